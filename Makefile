@@ -1,0 +1,10 @@
+# The two commands of the README. Both install what they need first (scripts/setup.sh).
+.PHONY: dev test setup build
+dev:            ## run llmobserve locally on 127.0.0.1:$${PORT:-8787}
+	@scripts/dev.sh
+test:           ## run every test
+	@scripts/test.sh
+setup:          ## install the toolchain and npm dependencies only
+	@scripts/setup.sh
+build:          ## build the worker only
+	@scripts/setup.sh && scripts/build-worker.sh

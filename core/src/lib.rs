@@ -1,0 +1,16 @@
+//! llmobserve-core: the rules of llmobserve, as pure Rust.
+//!
+//! Nothing here knows about JavaScript, D1 or fetch: functions take bytes, strings,
+//! numbers and a clock value, and return values. The worker and the SDK are adapters
+//! around this crate, which is why it can be tested, fuzzed and benchmarked natively.
+
+pub mod access;
+pub mod attribution;
+pub mod decimal;
+pub mod event;
+pub mod gateway;
+pub mod keys;
+pub mod money;
+pub mod pricing;
+pub mod time;
+pub mod usage;

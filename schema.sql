@@ -1,0 +1,50 @@
+-- The D1 schema as it stands after every migration in migrations/ (checked by
+-- scripts/check-schema.py in the test command). Change the schema by adding a numbered
+-- migration, then update this file to match.
+
+CREATE TABLE api_keys (
+  id          TEXT PRIMARY KEY,            -- public id, key_<16 hex>
+  key_hash    TEXT NOT NULL UNIQUE,        -- SHA-256 of the secret; the secret is never stored
+  name        TEXT NOT NULL,
+  scopes      TEXT NOT NULL,               -- comma-separated: ingest,read,admin
+  tenant_id   TEXT,                        -- NULL: may act for any tenant
+  created_at  INTEGER NOT NULL,            -- unix ms
+  revoked_at  INTEGER                      -- unix ms; NULL while active
+);
+
+CREATE TABLE events (
+  id                   TEXT PRIMARY KEY,   -- UUIDv7 minted at request entry (idempotency key)
+  tenant_id            TEXT NOT NULL,
+  customer_id          TEXT,
+  section_path         TEXT,
+  run_id               TEXT,
+  attempt              INTEGER,
+  key_id               TEXT,
+  provider             TEXT NOT NULL,
+  endpoint             TEXT NOT NULL,
+  method               TEXT NOT NULL,
+  request_model        TEXT,
+  response_model       TEXT,
+  is_stream            INTEGER NOT NULL CHECK (is_stream IN (0, 1)),
+  status_code          INTEGER NOT NULL,
+  error                TEXT,
+  input_tokens         INTEGER NOT NULL DEFAULT 0,
+  cached_input_tokens  INTEGER NOT NULL DEFAULT 0,
+  output_tokens        INTEGER NOT NULL DEFAULT 0,
+  reasoning_tokens     INTEGER NOT NULL DEFAULT 0,
+  audio_input_tokens   INTEGER NOT NULL DEFAULT 0,
+  audio_output_tokens  INTEGER NOT NULL DEFAULT 0,
+  usage_source         TEXT NOT NULL CHECK (usage_source IN ('reported', 'estimated', 'missing')),
+  pricing_status       TEXT NOT NULL CHECK (pricing_status IN ('priced', 'unpriced')),
+  unpriced_reason      TEXT,
+  cost_nanousd         INTEGER,            -- NULL when unpriced, never a silent 0
+  price_ref            TEXT,               -- registry entry used: provider/model@effective_from
+  price_version        TEXT,               -- registry version used
+  started_at           INTEGER NOT NULL,   -- unix ms at request entry
+  latency_ms           INTEGER NOT NULL,
+  CHECK ((pricing_status = 'priced') = (cost_nanousd IS NOT NULL))
+);
+
+CREATE INDEX events_by_tenant_time ON events (tenant_id, started_at DESC, id DESC);
+CREATE INDEX events_by_tenant_customer ON events (tenant_id, customer_id, started_at);
+CREATE INDEX events_by_tenant_run ON events (tenant_id, run_id);

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Checks the D1 schema: schema.sql equals the result of applying migrations/ in order,
+and every index on a tenant's data starts with tenant_id (every query filters by it first).
+Prints what differs and exits 1 on any failure."""
+import pathlib, re, sqlite3, sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TENANT_TABLES = {"events"}
+
+
+def normalise(sql):
+    sql = re.sub(r"--[^\n]*", "", sql or "")
+    return re.sub(r"\s+", " ", sql).replace("( ", "(").replace(" )", ")").strip()
+
+
+def objects(db):
+    return {
+        (t, n): normalise(s)
+        for t, n, s in db.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+    }
+
+
+def main():
+    migrated = sqlite3.connect(":memory:")
+    for path in sorted((ROOT / "migrations").glob("*.sql")):
+        migrated.executescript(path.read_text())
+    declared = sqlite3.connect(":memory:")
+    declared.executescript((ROOT / "schema.sql").read_text())
+    failures = []
+    a, b = objects(migrated), objects(declared)
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            failures.append(f"{key[0]} {key[1]}: migrations give {a.get(key)!r}, schema.sql has {b.get(key)!r}")
+    for table in TENANT_TABLES:
+        for _, name, *_ in migrated.execute(f"PRAGMA index_list({table})"):
+            cols = [r[2] for r in migrated.execute(f"PRAGMA index_info({name})")]
+            if not name.startswith("sqlite_autoindex") and cols[:1] != ["tenant_id"]:
+                failures.append(f"index {name} on {table} starts with {cols[:1]}, not tenant_id")
+    for f in failures:
+        print("schema check:", f, file=sys.stderr)
+    print(f"schema check: {len(a)} objects, {'ok' if not failures else f'{len(failures)} problems'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

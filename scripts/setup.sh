@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything llmobserve needs to build, run and test, idempotently: the wasm32
+# target (rustup, or Debian's packages when rustup cannot), worker-build, the wasm-bindgen
+# CLI that matches Cargo.lock, npm dependencies from package-lock.json. Safe to rerun:
+# each step checks first and does nothing when it is already done.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
+command -v node >/dev/null || die "node not found: install Node.js 20 or newer"
+
+# 1. wasm32 target.
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  rm -f "$WASM_ENV_FILE"
+elif rustup target add wasm32-unknown-unknown >&2; then
+  rm -f "$WASM_ENV_FILE"
+else
+  log "rustup could not add wasm32-unknown-unknown; using Debian's Rust and building std from source"
+  if ! [ -x /usr/bin/wasm-ld-22 ] || ! [ -d /usr/lib/rustlib/src/rust ]; then
+    apt-get update >&2 && apt-get install -y rustc-web cargo-web rust-web-src lld-22 >&2 \
+      || die "could not install rustc-web cargo-web rust-web-src lld-22"
+  fi
+  mkdir -p "$(dirname "$WASM_ENV_FILE")"
+  cat > "$WASM_ENV_FILE" <<ENV
+export RUSTC=/usr/bin/rustc
+export RUSTC_BOOTSTRAP=1
+export CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22
+export PATH=/usr/bin:\$PATH
+ENV
+fi
+
+# 2. worker-build.
+if ! worker-build --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
+  log "installing worker-build $WORKER_BUILD_VERSION (about 4 minutes on 2 cores)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked >&2
+fi
+
+# 3. wasm-bindgen CLI, exactly the library's version (it is installed without --locked:
+#    one of its locked dependency versions is gone from the registry).
+want="$(wasm_bindgen_version)"
+[ -n "$want" ] || { cargo generate-lockfile >&2; want="$(wasm_bindgen_version)"; }
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $want\$"; then
+  log "installing wasm-bindgen-cli $want"
+  cargo install wasm-bindgen-cli --version "$want" --force >&2
+fi
+
+# 4. npm dependencies (wrangler, esbuild, openai) from the committed lockfile.
+if ! [ -x "$WRANGLER" ] || ! [ -x "$ESBUILD" ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dependencies"
+  npm ci --no-audit --no-fund >&2
+fi
+log "setup complete"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make test`: sets up, then runs every test: lints, core/SDK/mock unit and property tests,
+# the schema check, the wasm build, and the end-to-end suite (official openai client ->
+# worker under wrangler dev/workerd with local D1 -> mock OpenAI upstream).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+export WRANGLER_SEND_METRICS=false
+start=$(date +%s)
+
+"$ROOT/scripts/setup.sh"
+
+log "lints (clippy, warnings are errors)"
+cargo clippy --workspace --exclude llmobserve-worker --all-targets --quiet -- -D warnings
+if [ -f "$WASM_ENV_FILE" ]; then
+  log "skipping wasm clippy: the Debian fallback toolchain has no clippy"
+else
+  cargo clippy -p llmobserve-worker --target wasm32-unknown-unknown --quiet -- -D warnings
+fi
+
+log "unit and property tests (core, sdk, mock upstream)"
+cargo test --workspace --exclude llmobserve-worker --quiet
+
+log "schema"
+python3 "$ROOT/scripts/check-schema.py"
+
+log "building the worker and the mock upstream"
+"$ROOT/scripts/build-worker.sh"
+cargo build -p mock-openai --quiet
+
+log "end-to-end tests"
+node --test --test-concurrency=1 tests/e2e/
+
+log "all tests passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,134 @@
+// The end-to-end harness: the mock OpenAI upstream and the real worker (wasm build under
+// `wrangler dev`, i.e. workerd, with a fresh local D1), each on a free port of 127.0.0.1.
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+const WRANGLER = join(ROOT, 'node_modules/.bin/wrangler');
+const MOCK = join(ROOT, 'target/debug/mock-openai');
+const run = promisify(execFile);
+
+export async function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function spawnGroup(cmd, args, opts = {}) {
+  // Own process group, so that stopping kills wrangler's workerd children too.
+  const child = spawn(cmd, args, { ...opts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.output = '';
+  child.stdout.on('data', (d) => { child.output += d; });
+  child.stderr.on('data', (d) => { child.output += d; });
+  return child;
+}
+
+function stopGroup(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((res) => {
+    child.once('exit', res);
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { res(); }
+    setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 3000).unref();
+  });
+}
+
+export async function startMock() {
+  const child = spawnGroup(MOCK, ['--port', '0']);
+  const url = await new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`mock-openai did not start:\n${child.output}`)), 10000);
+    child.stdout.on('data', () => {
+      const m = child.output.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) { clearTimeout(timer); res(m[1]); }
+    });
+    child.on('exit', (code) => rej(new Error(`mock-openai exited (${code}):\n${child.output}`)));
+  });
+  return {
+    url,
+    async requests() {
+      const r = await fetch(`${url}/__mock/requests`);
+      return (await r.json()).requests;
+    },
+    async reset() { await fetch(`${url}/__mock/reset`, { method: 'POST' }); },
+    stop: () => stopGroup(child),
+  };
+}
+
+/** Starts the mock upstream and the worker on a fresh local D1. */
+export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key' } = {}) {
+  const mock = await startMock();
+  const state = await mkdtemp(join(tmpdir(), 'llmobserve-e2e-'));
+  const adminToken = `test-admin-${randomBytes(16).toString('hex')}`;
+  const envFile = join(state, 'secrets.env');
+  await writeFile(envFile, `LLMOBSERVE_ADMIN_TOKEN=${adminToken}\nOPENAI_API_KEY=${upstreamApiKey}\n`);
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
+  await run(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], { cwd: ROOT, env });
+  const port = await freePort();
+  const inspector = await freePort();
+  const wrangler = spawnGroup(WRANGLER, [
+    'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    '--persist-to', state, '--env-file', envFile, '--var', `OPENAI_BASE_URL:${mock.url}`,
+    '--show-interactive-dev-session=false',
+  ], { cwd: ROOT, env });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/health`);
+      if (r.status === 200) break;
+    } catch {}
+    if (wrangler.exitCode !== null) throw new Error(`wrangler dev exited:\n${wrangler.output}`);
+    if (Date.now() > deadline) throw new Error(`worker not ready in 60 s:\n${wrangler.output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const stack = {
+    url,
+    mock,
+    adminToken,
+    upstreamApiKey,
+    logs: () => wrangler.output,
+    /** A JSON request to the worker; `auth` is a bearer token. */
+    async api(method, path, { auth, body, headers = {} } = {}) {
+      const h = { ...headers };
+      if (auth) h.authorization = `Bearer ${auth}`;
+      if (body !== undefined) h['content-type'] = 'application/json';
+      const r = await fetch(`${url}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await r.text();
+      let json;
+      try { json = JSON.parse(text); } catch { json = undefined; }
+      return { status: r.status, headers: r.headers, text, json };
+    },
+    async createKey(spec) {
+      const r = await stack.api('POST', '/admin/keys', { auth: adminToken, body: spec });
+      if (r.status !== 201) throw new Error(`POST /admin/keys ${r.status}: ${r.text}`);
+      return r.json;
+    },
+    /** Polls until `pred(events)` holds for the tenant's latest events (events are written after the response). */
+    async waitForEvents(tenant, pred, { timeoutMs = 10000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      let last;
+      for (;;) {
+        last = await stack.api('GET', `/runs/latest?tenant_id=${tenant}&limit=500`, { auth: adminToken });
+        if (last.status === 200 && pred(last.json.data)) return last.json.data;
+        if (Date.now() > deadline) throw new Error(`events of ${tenant} not as expected: ${last.text}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      await stopGroup(wrangler);
+      await mock.stop();
+      await rm(state, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}

@@ -1,0 +1,49 @@
+//! Configuration from the worker's bindings (wrangler.toml vars and secrets), read per
+//! request: reading a binding is a cheap property access, and a bad value is reported
+//! to the caller as a misconfiguration that says which setting to fix.
+
+use llmobserve_core::gateway::UpstreamBase;
+use worker::Env;
+
+use crate::error::{ApiError, ApiResult};
+
+pub const DB: &str = "DB";
+pub const ASSETS: &str = "ASSETS";
+const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+fn text(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// `OPENAI_BASE_URL`, default `https://api.openai.com`.
+pub fn upstream(env: &Env) -> ApiResult<UpstreamBase> {
+    let raw = text(env, "OPENAI_BASE_URL").unwrap_or_else(|| UpstreamBase::DEFAULT.to_owned());
+    UpstreamBase::parse(&raw).map_err(ApiError::misconfigured)
+}
+
+/// The gateway's own OpenAI key, used in managed mode (`OPENAI_API_KEY` secret).
+pub fn openai_api_key(env: &Env) -> ApiResult<String> {
+    text(env, "OPENAI_API_KEY").ok_or_else(|| {
+        ApiError::misconfigured(
+            "Managed mode needs the gateway's own OpenAI key: run `wrangler secret put OPENAI_API_KEY`, \
+             or call in pass-through mode (gateway key in `x-llmobserve-key`, your OpenAI key in `Authorization`).",
+        )
+    })
+}
+
+/// The bootstrap admin secret (`LLMOBSERVE_ADMIN_TOKEN`).
+pub fn admin_token(env: &Env) -> ApiResult<String> {
+    let token = text(env, "LLMOBSERVE_ADMIN_TOKEN").ok_or_else(|| {
+        ApiError::misconfigured("No admin token is configured: run `wrangler secret put LLMOBSERVE_ADMIN_TOKEN`.")
+    })?;
+    if token.len() < MIN_ADMIN_TOKEN_LEN {
+        return Err(ApiError::misconfigured(format!(
+            "LLMOBSERVE_ADMIN_TOKEN is shorter than {MIN_ADMIN_TOKEN_LEN} characters; set a longer random secret."
+        )));
+    }
+    Ok(token)
+}

@@ -1,0 +1,223 @@
+//! D1 access. Invariants: every statement uses bound parameters only; every query on
+//! `events` filters by `tenant_id` first (every index starts with it); integers stay
+//! below 2^53 so they survive JavaScript numbers; event inserts are idempotent by id.
+
+use llmobserve_core::attribution::TenantId;
+use llmobserve_core::event::Event;
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, Env};
+
+use crate::config;
+use crate::error::ApiResult;
+
+fn db(env: &Env) -> ApiResult<D1Database> {
+    Ok(env.d1(config::DB)?)
+}
+
+fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+fn opt_text(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
+/// Integers go to D1 as JavaScript numbers; callers keep them below 2^53.
+fn int(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+fn opt_int(n: Option<u64>) -> JsValue {
+    n.map_or(JsValue::NULL, int)
+}
+
+pub async fn ping(env: &Env) -> ApiResult<()> {
+    db(env)?.prepare("SELECT 1").run().await?;
+    Ok(())
+}
+
+// ---- keys ----
+
+#[derive(Deserialize)]
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub scopes: String,
+    pub tenant_id: Option<String>,
+    pub created_at: f64,
+    pub revoked_at: Option<f64>,
+}
+
+const KEY_COLUMNS: &str = "id, name, scopes, tenant_id, created_at, revoked_at";
+
+pub async fn key_by_hash(env: &Env, hash: &str) -> ApiResult<Option<KeyRow>> {
+    let stmt = db(env)?
+        .prepare(format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = ?1"))
+        .bind(&[text(hash)])?;
+    Ok(stmt.first::<KeyRow>(None).await?)
+}
+
+pub struct NewKey<'a> {
+    pub id: &'a str,
+    pub hash: &'a str,
+    pub name: &'a str,
+    pub scopes: &'a str,
+    pub tenant_id: Option<&'a str>,
+    pub created_at: u64,
+}
+
+pub async fn insert_key(env: &Env, k: &NewKey<'_>) -> ApiResult<()> {
+    db(env)?
+        .prepare("INSERT INTO api_keys (id, key_hash, name, scopes, tenant_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .bind(&[text(k.id), text(k.hash), text(k.name), text(k.scopes), opt_text(k.tenant_id), int(k.created_at)])?
+        .run()
+        .await?;
+    Ok(())
+}
+
+pub async fn list_keys(env: &Env) -> ApiResult<Vec<KeyRow>> {
+    let res = db(env)?.prepare(format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id")).all().await?;
+    Ok(res.results::<KeyRow>()?)
+}
+
+/// Revokes a key; `false` when no such active key exists.
+pub async fn revoke_key(env: &Env, id: &str, at: u64) -> ApiResult<bool> {
+    let res = db(env)?
+        .prepare("UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
+        .bind(&[text(id), int(at)])?
+        .run()
+        .await?;
+    Ok(res.meta()?.and_then(|m| m.changes).unwrap_or(0) > 0)
+}
+
+// ---- events ----
+
+const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path, run_id, attempt, key_id, provider, endpoint, \
+    method, request_model, response_model, is_stream, status_code, error, input_tokens, cached_input_tokens, \
+    output_tokens, reasoning_tokens, audio_input_tokens, audio_output_tokens, usage_source, pricing_status, \
+    unpriced_reason, cost_nanousd, price_ref, price_version, started_at, latency_ms";
+
+/// Writes an event; writing the same id again changes nothing.
+pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
+    let u = &e.usage;
+    let values = [
+        text(&e.id),
+        text(e.tenant_id.as_str()),
+        opt_text(e.customer_id.as_ref().map(|c| c.as_str())),
+        opt_text(e.section_path.as_ref().map(|s| s.as_str())),
+        opt_text(e.run_id.as_ref().map(|r| r.as_str())),
+        opt_int(e.attempt.map(u64::from)),
+        opt_text(e.key_id.as_deref()),
+        text(&e.provider),
+        text(&e.endpoint),
+        text(&e.method),
+        opt_text(e.request_model.as_deref()),
+        opt_text(e.response_model.as_deref()),
+        int(u64::from(e.is_stream)),
+        int(u64::from(e.status_code)),
+        opt_text(e.error.as_deref()),
+        int(u.input_tokens),
+        int(u.cached_input_tokens),
+        int(u.output_tokens),
+        int(u.reasoning_tokens),
+        int(u.audio_input_tokens),
+        int(u.audio_output_tokens),
+        text(e.usage_source.as_str()),
+        text(e.pricing_status()),
+        opt_text(e.unpriced_reason.map(|r| r.as_str())),
+        opt_int(e.cost.map(|c| c.nanos())),
+        opt_text(e.price_ref.as_deref()),
+        opt_text(e.price_version),
+        int(e.started_at.0.max(0) as u64),
+        int(e.latency_ms),
+    ];
+    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!("INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES ({})", placeholders.join(", "));
+    db(env)?.prepare(sql).bind(&values)?.run().await?;
+    Ok(())
+}
+
+#[derive(Deserialize, Clone, Debug)]
+pub struct EventRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub customer_id: Option<String>,
+    pub section_path: Option<String>,
+    pub run_id: Option<String>,
+    pub attempt: Option<f64>,
+    pub key_id: Option<String>,
+    pub provider: String,
+    pub endpoint: String,
+    pub method: String,
+    pub request_model: Option<String>,
+    pub response_model: Option<String>,
+    pub is_stream: f64,
+    pub status_code: f64,
+    pub error: Option<String>,
+    pub input_tokens: f64,
+    pub cached_input_tokens: f64,
+    pub output_tokens: f64,
+    pub reasoning_tokens: f64,
+    pub audio_input_tokens: f64,
+    pub audio_output_tokens: f64,
+    pub usage_source: String,
+    pub pricing_status: String,
+    pub unpriced_reason: Option<String>,
+    pub cost_nanousd: Option<f64>,
+    pub price_ref: Option<String>,
+    pub price_version: Option<String>,
+    pub started_at: f64,
+    pub latency_ms: f64,
+}
+
+pub struct EventFilter<'a> {
+    pub tenant: &'a TenantId,
+    pub customer: Option<&'a str>,
+    /// Keyset cursor: only events strictly before (started_at, id).
+    pub before: Option<(u64, &'a str)>,
+    pub limit: u32,
+}
+
+/// The newest events of one tenant, newest first.
+pub async fn latest_events(env: &Env, f: &EventFilter<'_>) -> ApiResult<Vec<EventRow>> {
+    let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = ?1");
+    let mut binds = vec![text(f.tenant.as_str())];
+    if let Some(c) = f.customer {
+        binds.push(text(c));
+        sql.push_str(&format!(" AND customer_id = ?{}", binds.len()));
+    }
+    if let Some((at, id)) = f.before {
+        binds.push(int(at));
+        let a = binds.len();
+        binds.push(text(id));
+        sql.push_str(&format!(" AND (started_at < ?{a} OR (started_at = ?{a} AND id < ?{}))", a + 1));
+    }
+    binds.push(int(u64::from(f.limit)));
+    sql.push_str(&format!(" ORDER BY started_at DESC, id DESC LIMIT ?{}", binds.len()));
+    let res = db(env)?.prepare(sql).bind(&binds)?.all().await?;
+    Ok(res.results::<EventRow>()?)
+}
+
+#[derive(Deserialize, Clone, Debug)]
+pub struct CustomerRow {
+    pub customer_id: Option<String>,
+    pub calls: f64,
+    pub priced_calls: f64,
+    pub cost_nanousd: Option<f64>,
+    pub input_tokens: f64,
+    pub output_tokens: f64,
+    pub avg_latency_ms: Option<f64>,
+    pub first_seen: f64,
+    pub last_seen: f64,
+}
+
+/// Cost, calls, tokens and latency per customer of one tenant, most expensive first.
+pub async fn customers(env: &Env, tenant: &TenantId) -> ApiResult<Vec<CustomerRow>> {
+    let sql = "SELECT customer_id, COUNT(*) AS calls, \
+        SUM(CASE WHEN pricing_status = 'priced' THEN 1 ELSE 0 END) AS priced_calls, \
+        SUM(cost_nanousd) AS cost_nanousd, SUM(input_tokens) AS input_tokens, \
+        SUM(output_tokens) AS output_tokens, AVG(latency_ms) AS avg_latency_ms, \
+        MIN(started_at) AS first_seen, MAX(started_at) AS last_seen \
+        FROM events WHERE tenant_id = ?1 GROUP BY customer_id \
+        ORDER BY COALESCE(SUM(cost_nanousd), 0) DESC, customer_id";
+    let res = db(env)?.prepare(sql).bind(&[text(tenant.as_str())])?.all().await?;
+    Ok(res.results::<CustomerRow>()?)
+}
