@@ -4,20 +4,19 @@
 //! came from (`usage_source`, `pricing_status`, `price_version`) and an unknown cost is
 //! `None`, never zero.
 
-use crate::attribution::{Attribution, CustomerId, RunId, SectionPath, TenantId};
+use crate::attribution::{Attribution, TenantId};
 use crate::money::NanoUsd;
 use crate::pricing::{price_usage, Costing, UnpricedReason, REGISTRY_VERSION};
 use crate::time::UnixMillis;
 use crate::usage::{Usage, UsageSource};
 
+/// Everything the gateway (or the collector) knows about one finished call.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Event {
+pub struct CallRecord {
+    /// Minted at request entry, so a retried write of the same event can never double-count.
     pub id: String,
-    pub tenant_id: TenantId,
-    pub customer_id: Option<CustomerId>,
-    pub section_path: Option<SectionPath>,
-    pub run_id: Option<RunId>,
-    pub attempt: Option<u32>,
+    pub tenant: TenantId,
+    pub attribution: Attribution,
     /// The gateway key that made the call (its public id, never the secret).
     pub key_id: Option<String>,
     pub provider: String,
@@ -25,49 +24,40 @@ pub struct Event {
     pub endpoint: String,
     pub method: String,
     pub request_model: Option<String>,
+    /// The model that actually served the call (often a dated snapshot).
     pub response_model: Option<String>,
     pub is_stream: bool,
     /// HTTP status the client saw (502 when upstream could not be reached).
     pub status_code: u16,
     /// Set when the call failed before upstream answered.
     pub error: Option<String>,
-    pub usage: Usage,
+    pub usage: Option<Usage>,
     pub usage_source: UsageSource,
-    pub cost: Option<NanoUsd>,
-    pub unpriced_reason: Option<UnpricedReason>,
-    /// The registry entry that priced the call (`openai/gpt-4o@2024-05-13`), for provenance.
-    pub price_ref: Option<String>,
-    pub price_version: Option<&'static str>,
     pub started_at: UnixMillis,
     /// From request entry to the last byte of the upstream response.
     pub latency_ms: u64,
 }
 
+/// A priced call: the row stored in `events`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub call: CallRecord,
+    /// `None` when unpriced, never a silent zero.
+    pub cost: Option<NanoUsd>,
+    pub unpriced_reason: Option<UnpricedReason>,
+    /// The registry entry that priced the call (`openai/gpt-4o@2024-10-02`), for provenance.
+    pub price_ref: Option<String>,
+    pub price_version: Option<&'static str>,
+}
+
 impl Event {
+    pub fn id(&self) -> &str {
+        &self.call.id
+    }
+
     pub fn pricing_status(&self) -> &'static str {
         if self.cost.is_some() { "priced" } else { "unpriced" }
     }
-}
-
-/// Everything the gateway knows about one finished call.
-#[derive(Clone, Debug)]
-pub struct CallRecord {
-    pub id: String,
-    pub tenant: TenantId,
-    pub attribution: Attribution,
-    pub key_id: Option<String>,
-    pub provider: String,
-    pub endpoint: String,
-    pub method: String,
-    pub request_model: Option<String>,
-    pub response_model: Option<String>,
-    pub is_stream: bool,
-    pub status_code: u16,
-    pub error: Option<String>,
-    pub usage: Option<Usage>,
-    pub usage_source: UsageSource,
-    pub started_at: UnixMillis,
-    pub latency_ms: u64,
 }
 
 /// Prices a call and turns it into its event. The model that served the call (from the
@@ -80,39 +70,17 @@ pub fn price_event(call: CallRecord) -> Event {
         None if call.usage.is_none() => Costing::Unpriced(UnpricedReason::NoUsage),
         None => Costing::Unpriced(UnpricedReason::UnknownModel),
     };
-    let (cost, unpriced_reason, price_ref, price_version) = match costing {
-        Costing::Priced { cost, entry } => (
-            Some(cost),
-            None,
-            Some(format!("{}/{}@{}", entry.provider, entry.model, entry.effective_from.to_iso())),
-            Some(REGISTRY_VERSION),
-        ),
-        Costing::Unpriced(reason) => (None, Some(reason), None, None),
-    };
-    Event {
-        id: call.id,
-        tenant_id: call.tenant,
-        customer_id: call.attribution.customer,
-        section_path: call.attribution.section,
-        run_id: call.attribution.run_id,
-        attempt: call.attribution.attempt,
-        key_id: call.key_id,
-        provider: call.provider,
-        endpoint: call.endpoint,
-        method: call.method,
-        request_model: call.request_model,
-        response_model: call.response_model,
-        is_stream: call.is_stream,
-        status_code: call.status_code,
-        error: call.error,
-        usage: call.usage.unwrap_or_default(),
-        usage_source: call.usage_source,
-        cost,
-        unpriced_reason,
-        price_ref,
-        price_version,
-        started_at: call.started_at,
-        latency_ms: call.latency_ms,
+    match costing {
+        Costing::Priced { cost, entry } => Event {
+            call,
+            cost: Some(cost),
+            unpriced_reason: None,
+            price_ref: Some(format!("{}/{}@{}", entry.provider, entry.model, entry.effective_from.to_iso())),
+            price_version: Some(REGISTRY_VERSION),
+        },
+        Costing::Unpriced(reason) => {
+            Event { call, cost: None, unpriced_reason: Some(reason), price_ref: None, price_version: None }
+        }
     }
 }
 

@@ -180,7 +180,7 @@ fn record_event(env: &Env, ctx: &Context, event: Event) {
     let env = env.clone();
     ctx.wait_until(async move {
         if let Err(e) = store::insert_event(&env, &event).await {
-            worker::console_error!("event {} not recorded: {}", event.id, e.message);
+            worker::console_error!("event {} not recorded: {}", event.id(), e.message);
         }
     });
 }

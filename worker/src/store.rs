@@ -97,37 +97,39 @@ const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path, run_id, a
 
 /// Writes an event; writing the same id again changes nothing.
 pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
-    let u = &e.usage;
+    let c = &e.call;
+    let a = &c.attribution;
+    let u = c.usage.unwrap_or_default();
     let values = [
-        text(&e.id),
-        text(e.tenant_id.as_str()),
-        opt_text(e.customer_id.as_ref().map(|c| c.as_str())),
-        opt_text(e.section_path.as_ref().map(|s| s.as_str())),
-        opt_text(e.run_id.as_ref().map(|r| r.as_str())),
-        opt_int(e.attempt.map(u64::from)),
-        opt_text(e.key_id.as_deref()),
-        text(&e.provider),
-        text(&e.endpoint),
-        text(&e.method),
-        opt_text(e.request_model.as_deref()),
-        opt_text(e.response_model.as_deref()),
-        int(u64::from(e.is_stream)),
-        int(u64::from(e.status_code)),
-        opt_text(e.error.as_deref()),
+        text(&c.id),
+        text(c.tenant.as_str()),
+        opt_text(a.customer.as_ref().map(|x| x.as_str())),
+        opt_text(a.section.as_ref().map(|x| x.as_str())),
+        opt_text(a.run_id.as_ref().map(|x| x.as_str())),
+        opt_int(a.attempt.map(u64::from)),
+        opt_text(c.key_id.as_deref()),
+        text(&c.provider),
+        text(&c.endpoint),
+        text(&c.method),
+        opt_text(c.request_model.as_deref()),
+        opt_text(c.response_model.as_deref()),
+        int(u64::from(c.is_stream)),
+        int(u64::from(c.status_code)),
+        opt_text(c.error.as_deref()),
         int(u.input_tokens),
         int(u.cached_input_tokens),
         int(u.output_tokens),
         int(u.reasoning_tokens),
         int(u.audio_input_tokens),
         int(u.audio_output_tokens),
-        text(e.usage_source.as_str()),
+        text(c.usage_source.as_str()),
         text(e.pricing_status()),
         opt_text(e.unpriced_reason.map(|r| r.as_str())),
-        opt_int(e.cost.map(|c| c.nanos())),
+        opt_int(e.cost.map(|x| x.nanos())),
         opt_text(e.price_ref.as_deref()),
         opt_text(e.price_version),
-        int(e.started_at.0.max(0) as u64),
-        int(e.latency_ms),
+        int(c.started_at.0.max(0) as u64),
+        int(c.latency_ms),
     ];
     let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
     let sql = format!("INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES ({})", placeholders.join(", "));
