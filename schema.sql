@@ -9,8 +9,17 @@ CREATE TABLE api_keys (
   scopes      TEXT NOT NULL,               -- comma-separated: ingest,read,admin
   tenant_id   TEXT,                        -- NULL: may act for any tenant
   created_at  INTEGER NOT NULL,            -- unix ms
-  revoked_at  INTEGER                      -- unix ms; NULL while active
+  revoked_at  INTEGER,                     -- unix ms; NULL while active
+  customer_id TEXT,                        -- NULL: any customer; set only on read-only tenant-bound keys
+  expires_at  INTEGER,                     -- unix ms; NULL: never expires
+  secret_hint TEXT,                        -- llmo_...abcd: tells keys apart in listings
+  previous_key_hash TEXT,                  -- the rotated-out secret, valid until previous_expires_at
+  previous_expires_at INTEGER,
+  rotated_at  INTEGER,
+  created_by  TEXT                         -- id of the admin key that made it; NULL: the admin token
 );
+CREATE UNIQUE INDEX api_keys_by_previous_hash ON api_keys (previous_key_hash);
+CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at);
 
 CREATE TABLE events (
   id                   TEXT PRIMARY KEY,   -- UUIDv7 minted at request entry (idempotency key)
@@ -46,5 +55,18 @@ CREATE TABLE events (
 );
 
 CREATE INDEX events_by_tenant_time ON events (tenant_id, started_at DESC, id DESC);
-CREATE INDEX events_by_tenant_customer ON events (tenant_id, customer_id, started_at);
-CREATE INDEX events_by_tenant_run ON events (tenant_id, run_id);
+CREATE INDEX events_by_tenant_customer ON events (tenant_id, customer_id, started_at DESC, id DESC);
+CREATE INDEX events_by_tenant_run ON events (tenant_id, run_id, started_at, id);
+
+CREATE TABLE insights (
+  id          TEXT PRIMARY KEY,
+  tenant_id   TEXT NOT NULL,
+  day         TEXT NOT NULL,                 -- YYYY-MM-DD (UTC) the insight is about
+  type        TEXT NOT NULL,                 -- e.g. spend_spike, top_customers, retry_waste, unpriced_models
+  severity    TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+  customer_id TEXT,                          -- NULL: about the whole tenant (may name several customers)
+  payload     TEXT NOT NULL CHECK (json_valid(payload)),
+  created_at  INTEGER NOT NULL               -- unix ms
+);
+CREATE INDEX insights_by_tenant_day ON insights (tenant_id, day);
+CREATE INDEX insights_by_tenant_customer_day ON insights (tenant_id, customer_id, day);
