@@ -64,8 +64,11 @@ export async function startMock() {
   };
 }
 
-/** Starts the mock upstream and the worker on a fresh local D1. */
-export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key' } = {}) {
+/**
+ * Starts the mock upstream and the worker on a fresh local D1. `prepare(stateDir)` runs
+ * after the migrations and before the worker starts (e.g. to seed D1 with tests/e2e/d1.mjs).
+ */
+export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', prepare } = {}) {
   const mock = await startMock();
   const state = await mkdtemp(join(tmpdir(), 'llmobserve-e2e-'));
   const adminToken = `test-admin-${randomBytes(16).toString('hex')}`;
@@ -73,6 +76,7 @@ export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key' } 
   await writeFile(envFile, `LLMOBSERVE_ADMIN_TOKEN=${adminToken}\nOPENAI_API_KEY=${upstreamApiKey}\n`);
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
   await run(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], { cwd: ROOT, env });
+  if (prepare) await prepare(state);
   const port = await freePort();
   const inspector = await freePort();
   const wrangler = spawnGroup(WRANGLER, [
@@ -96,6 +100,8 @@ export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key' } 
     mock,
     adminToken,
     upstreamApiKey,
+    /** The --persist-to directory: local D1 lives under v3/d1/. */
+    stateDir: state,
     logs: () => wrangler.output,
     /** A JSON request to the worker; `auth` is a bearer token. */
     async api(method, path, { auth, body, headers = {} } = {}) {
