@@ -54,7 +54,9 @@ CREATE TABLE events (
   CHECK ((pricing_status = 'priced') = (cost_nanousd IS NOT NULL))
 );
 
-CREATE INDEX events_by_tenant_time ON events (tenant_id, started_at DESC, id DESC);
+CREATE INDEX events_by_tenant_time ON events (tenant_id, started_at DESC, id DESC, pricing_status, status_code,
+  cost_nanousd, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, latency_ms, customer_id,
+  request_model, response_model, provider, endpoint, section_path);
 CREATE INDEX events_by_tenant_customer ON events (tenant_id, customer_id, started_at DESC, id DESC);
 CREATE INDEX events_by_tenant_run ON events (tenant_id, run_id, started_at, id);
 

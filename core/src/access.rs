@@ -42,7 +42,7 @@ impl AccessError {
                 "This key is bound to tenant `{bound}` and cannot record calls for another tenant; drop x-llmobserve-tenant or use a key for that tenant."
             ),
             AccessError::TenantRequired => "Name the tenant to read: add `tenant_id=<tenant>` to the query.".to_owned(),
-            AccessError::NotFound => "No such tenant, or it is not visible to this key.".to_owned(),
+            AccessError::NotFound => "Not found: no such tenant or customer, or it is not visible to this key.".to_owned(),
             AccessError::InvalidTenant(m) => m.clone(),
         }
     }

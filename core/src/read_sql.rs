@@ -148,7 +148,14 @@ const SELECT_EVENTS: &str = "SELECT id, tenant_id, customer_id, section_path, ru
 /// `limit + 1` rows so that the caller knows whether another page exists.
 pub fn latest_events(scope: &ReadScope, f: &EventFilters, cursor: Option<&EventCursor>, limit: u32) -> Statement {
     let mut b = Builder::scoped(SELECT_EVENTS, scope);
-    b.filters(f);
+    // The cursor also bounds the time range, so that the index seek starts at the cursor
+    // instead of scanning down to it from the end of the range.
+    let mut f = f.clone();
+    if let Some(c) = cursor {
+        let bound = c.started_at.saturating_add(1);
+        f.range.to = Some(f.range.to.map_or(bound, |t| t.min(bound)));
+    }
+    b.filters(&f);
     if let Some(c) = cursor {
         b.sql(" AND (started_at, id) < (");
         b.int(c.started_at);
@@ -164,7 +171,11 @@ pub fn latest_events(scope: &ReadScope, f: &EventFilters, cursor: Option<&EventC
 /// `GET /events`: oldest first, one page after `after`.
 pub fn export_page(scope: &ReadScope, f: &EventFilters, after: Option<&EventCursor>, page: u32) -> Statement {
     let mut b = Builder::scoped(SELECT_EVENTS, scope);
-    b.filters(f);
+    let mut f = f.clone();
+    if let Some(c) = after {
+        f.range.from = Some(f.range.from.map_or(c.started_at, |t| t.max(c.started_at)));
+    }
+    b.filters(&f);
     if let Some(c) = after {
         b.sql(" AND (started_at, id) > (");
         b.int(c.started_at);
@@ -409,6 +420,17 @@ mod tests {
         let totals = costs(&scope(None), &q.filters, &[], 1000);
         assert!(!totals.sql.contains("GROUP BY"));
         assert_well_formed(&totals, "acme-corp");
+    }
+
+    #[test]
+    fn a_cursor_tightens_the_time_range_so_that_deep_pages_seek() {
+        let f = LatestQuery::parse(Some("to=2025-12-01")).unwrap().filters;
+        let c = EventCursor { started_at: 1_000, id: "e9".into() };
+        let s = latest_events(&scope(None), &f, Some(&c), 50);
+        assert!(s.binds.contains(&SqlValue::Int(1_001)), "{:?}", s.binds);
+        assert_eq!(s.sql.matches("started_at <").count(), 1, "one upper bound: {}", s.sql);
+        let e = export_page(&scope(None), &EventFilters::default(), Some(&c), 10);
+        assert!(e.sql.contains("started_at >= ?2"), "{}", e.sql);
     }
 
     #[test]

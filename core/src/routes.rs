@@ -157,6 +157,37 @@ mod tests {
         assert_eq!(match_route("GET", "/runs/%G1").unwrap_err().param, "run_id");
     }
 
+    /// The OpenAPI document describes exactly the routes served: no undocumented route,
+    /// no documented route that is not served, path parameters declared as such.
+    #[test]
+    fn the_openapi_document_describes_exactly_these_routes() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("../../worker/openapi.json")).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut documented = std::collections::BTreeSet::new();
+        let mut operation_ids = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if method == "parameters" {
+                    continue;
+                }
+                assert!(operation_ids.insert(op["operationId"].as_str().unwrap().to_owned()), "duplicate operationId at {path}");
+                if is_gateway_path(path) {
+                    continue;
+                }
+                documented.insert((method.to_ascii_uppercase(), path.clone()));
+                let declared: Vec<&str> = item["parameters"].as_array().into_iter().chain(op["parameters"].as_array())
+                    .flatten().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect();
+                let in_template: Vec<&str> = segments(path).into_iter()
+                    .filter_map(|s| s.strip_prefix('{').and_then(|n| n.strip_suffix('}'))).collect();
+                assert_eq!(declared, in_template, "path parameters of {method} {path}");
+            }
+        }
+        let served: std::collections::BTreeSet<(String, String)> =
+            ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
+        assert_eq!(documented, served, "worker/openapi.json and core/src/routes.rs disagree");
+        assert!(doc["paths"]["/v1/chat/completions"]["post"].is_object(), "the gateway is documented");
+    }
+
     #[test]
     fn every_parameter_has_a_static_name() {
         for r in ROUTES {

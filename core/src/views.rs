@@ -311,6 +311,44 @@ impl CostGroup {
     }
 }
 
+/// One row of `GET /tenants/{tenant}/customers`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CustomerSummary {
+    /// `None`: calls that named no customer.
+    pub customer_id: Option<String>,
+    pub sums: Sums,
+    pub latency_ms_sum: u128,
+    /// Nearest-rank percentiles of the calls' latencies.
+    pub p50_latency_ms: Option<u64>,
+    pub p95_latency_ms: Option<u64>,
+    pub max_latency_ms: Option<u64>,
+    pub first_seen: u64,
+    pub last_seen: u64,
+}
+
+impl CustomerSummary {
+    /// Average latency to one decimal, rounded half up.
+    pub fn avg_latency_ms(&self) -> Option<f64> {
+        (self.sums.calls > 0).then(|| {
+            let tenths = (self.latency_ms_sum * 20 / u128::from(self.sums.calls)).div_ceil(2);
+            tenths as f64 / 10.0
+        })
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        m.insert("customer_id".into(), json!(self.customer_id));
+        self.sums.write_json(&mut m);
+        m.insert("avg_latency_ms".into(), json!(self.avg_latency_ms()));
+        m.insert("p50_latency_ms".into(), json!(self.p50_latency_ms));
+        m.insert("p95_latency_ms".into(), json!(self.p95_latency_ms));
+        m.insert("max_latency_ms".into(), json!(self.max_latency_ms));
+        m.insert("first_seen".into(), json!(iso(self.first_seen)));
+        m.insert("last_seen".into(), json!(iso(self.last_seen)));
+        Value::Object(m)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,6 +390,15 @@ mod tests {
             }
         }
         assert_eq!(fields, EVENT_CSV_HEADER.split(',').count());
+    }
+
+    #[test]
+    fn average_latency_is_rounded_to_a_tenth() {
+        let c = |sum: u128, calls: u64| CustomerSummary { latency_ms_sum: sum, sums: Sums { calls, ..Sums::default() }, ..CustomerSummary::default() };
+        assert_eq!(c(10, 3).avg_latency_ms(), Some(3.3));
+        assert_eq!(c(20, 3).avg_latency_ms(), Some(6.7));
+        assert_eq!(c(1, 4).avg_latency_ms(), Some(0.3), "0.25 rounds half up");
+        assert_eq!(c(0, 0).avg_latency_ms(), None);
     }
 
     #[test]

@@ -16,13 +16,22 @@ mod store;
 use llmobserve_core::pricing::REGISTRY_VERSION;
 use llmobserve_core::routes::{is_gateway_path, match_route, Operation, PathError, RouteMatch};
 use serde_json::json;
-use worker::{event, Context, Env, Headers, Method, Request, Response};
+use worker::{event, Context, Date, Env, Headers, Method, Request, Response};
 
 use error::{ApiError, ApiResult};
 
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    Ok(route(req, &env, &ctx).await.unwrap_or_else(ApiError::into_response))
+    let gateway = is_gateway_path(&req.path());
+    let started = Date::now().as_millis();
+    let mut resp = route(req, &env, &ctx).await.unwrap_or_else(ApiError::into_response);
+    if !gateway {
+        // The gateway reports its own phases; every other answer reports the worker's
+        // time to its headers. Asset responses have immutable headers: ignored.
+        let total = Date::now().as_millis().saturating_sub(started);
+        let _ = resp.headers_mut().append("server-timing", &format!("llmobserve-total;dur={total}"));
+    }
+    Ok(resp)
 }
 
 /// A JSON answer. API answers are never cached: they hold spend data and, once, secrets.
