@@ -25,6 +25,7 @@ let dbFile;
 let generated;
 const t0 = Date.now();
 const stack = await startStack({
+  checkLeaks: false,
   prepare: async (dir) => {
     [dbFile] = (await d1Files(dir)).filter((f) => !f.includes('metadata'));
     const { stdout } = await run('python3', [join(ROOT, 'bench/gen_events.py'), dbFile, String(N), scenario], { maxBuffer: 1 << 20 });
@@ -88,9 +89,16 @@ try {
   ];
   const results = [];
   for (const [label, path, kind, q, rid] of cases) {
-    for (let i = 0; i < 3; i += 1) await time(path, key); // warm
     const samples = [];
-    for (let i = 0; i < REPS; i += 1) samples.push(await time(path, key));
+    try {
+      for (let i = 0; i < 3; i += 1) await time(path, key); // warm
+      for (let i = 0; i < REPS; i += 1) samples.push(await time(path, key));
+    } catch (e) {
+      const log = stack.logs().split('\n').filter((l) => l.trim()).slice(-6).join(' | ');
+      results.push({ label, path, failed: `${e.message}${e.cause ? ` (${e.cause.message})` : ''}; runtime log: ${log}` });
+      process.stderr.write(`${label}: FAILED ${e.message}\n`);
+      continue;
+    }
     const ms = samples.map((s) => s.ms);
     const worker = samples.map((s) => s.worker);
     const sql = bareSql(kind, q, rid);
@@ -112,11 +120,13 @@ try {
   console.log('| request | median ms | p95 ms | worker ms (median) | bare SQLite ms | rows read back |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of results) {
-    console.log(`| ${r.label} | ${fmt(r.median_ms)} | ${fmt(r.p95_ms)} | ${fmt(r.worker_median_ms)} | ${fmt(r.sql_median_ms)} | ${r.sql_rows} |`);
+    if (r.failed) console.log(`| ${r.label} | failed | | | | |`);
+    else console.log(`| ${r.label} | ${fmt(r.median_ms)} | ${fmt(r.p95_ms)} | ${fmt(r.worker_median_ms)} | ${fmt(r.sql_median_ms)} | ${r.sql_rows} |`);
   }
+  for (const r of results.filter((x) => x.failed)) console.log(`\n${r.label} failed: ${r.failed}`);
   console.log(`\nExport of one day (NDJSON, streamed): ${lines} rows, ${(day.bytes / 1e6).toFixed(1)} MB in ${Math.round(day.ms)} ms.\n`);
   console.log('Query plans:');
-  for (const r of results) console.log(`- ${r.label}: ${r.plan.join('; ')}`);
+  for (const r of results.filter((x) => !x.failed)) console.log(`- ${r.label}: ${r.plan.join('; ')}`);
   await mkdir(join(ROOT, 'bench/results'), { recursive: true });
   await writeFile(join(ROOT, `bench/results/read-api-${scenario}-${Date.now()}.json`), JSON.stringify({ env, results }, null, 2));
 } finally {
