@@ -42,6 +42,16 @@ CREATE TABLE events (
   price_version        TEXT,               -- registry version used
   started_at           INTEGER NOT NULL,   -- unix ms at request entry
   latency_ms           INTEGER NOT NULL,
+  outcome              TEXT NOT NULL DEFAULT 'completed'
+    CHECK (outcome IN ('completed', 'stream_cancelled', 'stream_interrupted', 'upstream_unreachable', 'upstream_timeout')),
+  ttfb_ms              INTEGER,            -- request entry to upstream's response headers
+  upstream_request_id  TEXT,               -- upstream's x-request-id
+  error_type           TEXT,               -- upstream error.type (error holds error.code)
+  retry_after_ms       INTEGER,
+  ratelimit_limit_requests     INTEGER,
+  ratelimit_remaining_requests INTEGER,
+  ratelimit_limit_tokens       INTEGER,
+  ratelimit_remaining_tokens   INTEGER,
   CHECK ((pricing_status = 'priced') = (cost_nanousd IS NOT NULL))
 );
 

@@ -5,10 +5,39 @@
 //! `None`, never zero.
 
 use crate::attribution::{Attribution, TenantId};
+use crate::gateway::UpstreamFacts;
 use crate::money::NanoUsd;
 use crate::pricing::{price_usage, Costing, UnpricedReason, REGISTRY_VERSION};
 use crate::time::UnixMillis;
 use crate::usage::{Usage, UsageSource};
+
+/// How a call ended, as far as the gateway could see.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Outcome {
+    /// Upstream answered and the whole response reached the client (any status).
+    #[default]
+    Completed,
+    /// The client went away before the end of a stream; upstream was aborted.
+    StreamCancelled,
+    /// Upstream's stream broke off or ended without its final event.
+    StreamInterrupted,
+    /// Upstream could not be reached.
+    UpstreamUnreachable,
+    /// Upstream sent no response headers in time.
+    UpstreamTimeout,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::StreamCancelled => "stream_cancelled",
+            Outcome::StreamInterrupted => "stream_interrupted",
+            Outcome::UpstreamUnreachable => "upstream_unreachable",
+            Outcome::UpstreamTimeout => "upstream_timeout",
+        }
+    }
+}
 
 /// Everything the gateway (or the collector) knows about one finished call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +65,10 @@ pub struct CallRecord {
     pub started_at: UnixMillis,
     /// From request entry to the last byte of the upstream response.
     pub latency_ms: u64,
+    /// From request entry to upstream's response headers.
+    pub ttfb_ms: Option<u64>,
+    pub outcome: Outcome,
+    pub upstream: UpstreamFacts,
 }
 
 /// A priced call: the row stored in `events`.
@@ -106,6 +139,9 @@ mod tests {
             usage,
             started_at: UnixMillis(1_795_000_000_000), // 2026-11-18
             latency_ms: 12,
+            ttfb_ms: Some(5),
+            outcome: Outcome::Completed,
+            upstream: UpstreamFacts::default(),
         }
     }
 

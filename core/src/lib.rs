@@ -12,5 +12,8 @@ pub mod gateway;
 pub mod keys;
 pub mod money;
 pub mod pricing;
+pub mod sse;
+pub mod stream;
 pub mod time;
+pub mod tokens;
 pub mod usage;

@@ -57,7 +57,7 @@ struct Body {
 /// `completion_tokens`, `*_tokens_details`) and the Responses API (`input_tokens`,
 /// `output_tokens`, `input_tokens_details`, `output_tokens_details`).
 #[derive(Deserialize)]
-struct RawUsage {
+pub(crate) struct RawUsage {
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
     input_tokens: Option<u64>,
@@ -81,7 +81,7 @@ struct OutputDetails {
 }
 
 impl RawUsage {
-    fn into_usage(self) -> Option<Usage> {
+    pub(crate) fn into_usage(self) -> Option<Usage> {
         let input = self.prompt_tokens.or(self.input_tokens);
         let output = self.completion_tokens.or(self.output_tokens);
         if input.is_none() && output.is_none() {

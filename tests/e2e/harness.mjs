@@ -64,8 +64,11 @@ export async function startMock() {
   };
 }
 
-/** Starts the mock upstream and the worker on a fresh local D1. */
-export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key' } = {}) {
+/**
+ * Starts the mock upstream and the worker on a fresh local D1.
+ * `vars`: extra worker variables; `upstreamUrl`: point the worker somewhere else than the mock.
+ */
+export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', vars = {}, upstreamUrl } = {}) {
   const mock = await startMock();
   const state = await mkdtemp(join(tmpdir(), 'llmobserve-e2e-'));
   const adminToken = `test-admin-${randomBytes(16).toString('hex')}`;
@@ -77,7 +80,8 @@ export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key' } 
   const inspector = await freePort();
   const wrangler = spawnGroup(WRANGLER, [
     'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
-    '--persist-to', state, '--env-file', envFile, '--var', `OPENAI_BASE_URL:${mock.url}`,
+    '--persist-to', state, '--env-file', envFile, '--var', `OPENAI_BASE_URL:${upstreamUrl ?? mock.url}`,
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
     '--show-interactive-dev-session=false',
   ], { cwd: ROOT, env });
   const url = `http://127.0.0.1:${port}`;

@@ -66,6 +66,19 @@ fn event_json(e: &EventRow) -> Value {
         "price_version": e.price_version,
         "started_at": UnixMillis(e.started_at as i64).to_rfc3339(),
         "latency_ms": e.latency_ms as u64,
+        "ttfb_ms": e.ttfb_ms.map(|t| t as u64),
+        "outcome": e.outcome,
+        "upstream": {
+            "request_id": e.upstream_request_id,
+            "error_type": e.error_type,
+            "retry_after_ms": e.retry_after_ms.map(|t| t as u64),
+            "ratelimit": {
+                "limit_requests": e.ratelimit_limit_requests.map(|t| t as u64),
+                "remaining_requests": e.ratelimit_remaining_requests.map(|t| t as u64),
+                "limit_tokens": e.ratelimit_limit_tokens.map(|t| t as u64),
+                "remaining_tokens": e.ratelimit_remaining_tokens.map(|t| t as u64),
+            },
+        },
     })
 }
 

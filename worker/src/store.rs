@@ -93,7 +93,9 @@ pub async fn revoke_key(env: &Env, id: &str, at: u64) -> ApiResult<bool> {
 const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path, run_id, attempt, key_id, provider, endpoint, \
     method, request_model, response_model, is_stream, status_code, error, input_tokens, cached_input_tokens, \
     output_tokens, reasoning_tokens, audio_input_tokens, audio_output_tokens, usage_source, pricing_status, \
-    unpriced_reason, cost_nanousd, price_ref, price_version, started_at, latency_ms";
+    unpriced_reason, cost_nanousd, price_ref, price_version, started_at, latency_ms, outcome, ttfb_ms, \
+    upstream_request_id, error_type, retry_after_ms, ratelimit_limit_requests, ratelimit_remaining_requests, \
+    ratelimit_limit_tokens, ratelimit_remaining_tokens";
 
 /// Writes an event; writing the same id again changes nothing.
 pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
@@ -130,6 +132,15 @@ pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
         opt_text(e.price_version),
         int(c.started_at.0.max(0) as u64),
         int(c.latency_ms),
+        text(c.outcome.as_str()),
+        opt_int(c.ttfb_ms),
+        opt_text(c.upstream.request_id.as_deref()),
+        opt_text(c.upstream.error_type.as_deref()),
+        opt_int(c.upstream.retry_after_ms),
+        opt_int(c.upstream.limit_requests),
+        opt_int(c.upstream.remaining_requests),
+        opt_int(c.upstream.limit_tokens),
+        opt_int(c.upstream.remaining_tokens),
     ];
     let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
     let sql = format!("INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES ({})", placeholders.join(", "));
@@ -168,6 +179,15 @@ pub struct EventRow {
     pub price_version: Option<String>,
     pub started_at: f64,
     pub latency_ms: f64,
+    pub outcome: String,
+    pub ttfb_ms: Option<f64>,
+    pub upstream_request_id: Option<String>,
+    pub error_type: Option<String>,
+    pub retry_after_ms: Option<f64>,
+    pub ratelimit_limit_requests: Option<f64>,
+    pub ratelimit_remaining_requests: Option<f64>,
+    pub ratelimit_limit_tokens: Option<f64>,
+    pub ratelimit_remaining_tokens: Option<f64>,
 }
 
 pub struct EventFilter<'a> {
