@@ -52,9 +52,16 @@ CREATE TABLE events (
   ratelimit_remaining_requests INTEGER,
   ratelimit_limit_tokens       INTEGER,
   ratelimit_remaining_tokens   INTEGER,
+  properties           TEXT,               -- JSON object of x-llmobserve-property-* values
+  client_event_id      TEXT,               -- the id an application gave a reported event
+  request_hash         TEXT,               -- SHA-256 of the request body
+  is_retry             INTEGER NOT NULL DEFAULT 0 CHECK (is_retry IN (0, 1)),
+  retry_of             TEXT,               -- event id of the failed attempt this call retried
   CHECK ((pricing_status = 'priced') = (cost_nanousd IS NOT NULL))
 );
 
 CREATE INDEX events_by_tenant_time ON events (tenant_id, started_at DESC, id DESC);
 CREATE INDEX events_by_tenant_customer ON events (tenant_id, customer_id, started_at);
 CREATE INDEX events_by_tenant_run ON events (tenant_id, run_id);
+CREATE INDEX events_by_tenant_run_request ON events (tenant_id, run_id, request_hash, started_at);
+CREATE INDEX events_by_tenant_retry_of ON events (tenant_id, retry_of) WHERE retry_of IS NOT NULL;

@@ -11,3 +11,13 @@ ALTER TABLE events ADD COLUMN ratelimit_limit_requests INTEGER;
 ALTER TABLE events ADD COLUMN ratelimit_remaining_requests INTEGER;
 ALTER TABLE events ADD COLUMN ratelimit_limit_tokens INTEGER;
 ALTER TABLE events ADD COLUMN ratelimit_remaining_tokens INTEGER;
+
+-- Attribution beyond the headers of 0001: free-form properties, the collector's own ids,
+-- and retries (explicit attempt numbers, or the same request body again after a failure).
+ALTER TABLE events ADD COLUMN properties TEXT;           -- JSON object, NULL when none
+ALTER TABLE events ADD COLUMN client_event_id TEXT;      -- the id an application gave a reported event
+ALTER TABLE events ADD COLUMN request_hash TEXT;         -- SHA-256 of the request body
+ALTER TABLE events ADD COLUMN is_retry INTEGER NOT NULL DEFAULT 0 CHECK (is_retry IN (0, 1));
+ALTER TABLE events ADD COLUMN retry_of TEXT;             -- event id of the failed attempt retried
+CREATE INDEX events_by_tenant_run_request ON events (tenant_id, run_id, request_hash, started_at);
+CREATE INDEX events_by_tenant_retry_of ON events (tenant_id, retry_of) WHERE retry_of IS NOT NULL;

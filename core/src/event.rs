@@ -28,6 +28,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub fn parse(text: &str) -> Option<Outcome> {
+        [
+            Outcome::Completed,
+            Outcome::StreamCancelled,
+            Outcome::StreamInterrupted,
+            Outcome::UpstreamUnreachable,
+            Outcome::UpstreamTimeout,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Completed => "completed",
@@ -69,6 +81,14 @@ pub struct CallRecord {
     pub ttfb_ms: Option<u64>,
     pub outcome: Outcome,
     pub upstream: UpstreamFacts,
+    /// SHA-256 of the request body, to recognise the same request sent again.
+    pub request_hash: Option<String>,
+    /// This call repeats an earlier attempt (explicitly numbered, or detected).
+    pub is_retry: bool,
+    /// The event id of the failed attempt this call retried, when known.
+    pub retry_of: Option<String>,
+    /// The id the application gave a reported event (collector only).
+    pub client_event_id: Option<String>,
 }
 
 /// A priced call: the row stored in `events`.
@@ -142,6 +162,10 @@ mod tests {
             ttfb_ms: Some(5),
             outcome: Outcome::Completed,
             upstream: UpstreamFacts::default(),
+            request_hash: None,
+            is_retry: false,
+            retry_of: None,
+            client_event_id: None,
         }
     }
 

@@ -6,12 +6,14 @@
 
 pub mod access;
 pub mod attribution;
+pub mod collector;
 pub mod decimal;
 pub mod event;
 pub mod gateway;
 pub mod keys;
 pub mod money;
 pub mod pricing;
+pub mod retry;
 pub mod sse;
 pub mod stream;
 pub mod time;

@@ -21,7 +21,8 @@ pub struct SseEvent {
 pub struct SseParser {
     keep_raw: bool,
     line: Vec<u8>,
-    /// The previous chunk ended in `\r`: a `\n` that starts the next chunk belongs to it.
+    /// `line` is complete and ended in a `\r` that closed the last chunk: a `\n` that starts
+    /// the next chunk belongs to it.
     pending_cr: bool,
     data: String,
     has_data: bool,
@@ -41,28 +42,34 @@ impl SseParser {
     /// Feeds the next chunk; complete events are appended to `out`.
     pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) {
         if self.pending_cr {
+            // The held line ended in `\r`; a `\n` starting this chunk is part of its line end.
             self.pending_cr = false;
-            if let Some(rest) = bytes.strip_prefix(b"\n") {
-                if self.keep_raw {
-                    self.raw.push(b'\n');
-                }
-                bytes = rest;
+            let crlf = bytes.first() == Some(&b'\n');
+            if self.keep_raw {
+                self.raw.extend_from_slice(if crlf { b"\r\n" } else { b"\r" });
             }
+            if crlf {
+                bytes = &bytes[1..];
+            }
+            let full = std::mem::take(&mut self.line);
+            self.process_line(&full, out);
         }
         while let Some(pos) = bytes.iter().position(|&b| b == b'\n' || b == b'\r') {
             let (line, rest) = bytes.split_at(pos);
-            let mut consumed = pos + 1;
-            if rest.first() == Some(&b'\r') {
-                match rest.get(1) {
-                    Some(b'\n') => consumed += 1,
-                    None => self.pending_cr = true,
-                    Some(_) => {}
+            self.line.extend_from_slice(line);
+            if rest.first() == Some(&b'\r') && rest.len() == 1 {
+                // A `\r` at the very end: hold the line until we know whether `\n` follows,
+                // so that every byte of a line end stays with its own event.
+                if self.keep_raw {
+                    self.raw.extend_from_slice(line);
                 }
+                self.pending_cr = true;
+                return;
             }
+            let consumed = if rest.starts_with(b"\r\n") { pos + 2 } else { pos + 1 };
             if self.keep_raw {
                 self.raw.extend_from_slice(&bytes[..consumed]);
             }
-            self.line.extend_from_slice(line);
             let full = std::mem::take(&mut self.line);
             self.process_line(&full, out);
             bytes = &bytes[consumed..];
@@ -77,6 +84,14 @@ impl SseParser {
     /// line, are still delivered (a missing `[DONE]` or trailing newline loses nothing).
     /// Returns the raw bytes that belong to no event (a trailing comment or blank line).
     pub fn finish(&mut self, out: &mut Vec<SseEvent>) -> Vec<u8> {
+        if self.pending_cr {
+            self.pending_cr = false;
+            if self.keep_raw {
+                self.raw.push(b'\r');
+            }
+            let full = std::mem::take(&mut self.line);
+            self.process_line(&full, out);
+        }
         if !self.line.is_empty() {
             let full = std::mem::take(&mut self.line);
             self.process_line(&full, out);

@@ -74,7 +74,7 @@ proptest! {
     fn sse_events_do_not_depend_on_chunking(input in chat_stream(), seed in any::<u64>()) {
         let whole = parse(&input, &[]);
         let n = input.len();
-        let cuts: Vec<usize> = (0..8).map(|i| ((seed >> (i * 8)) as usize % (n + 1))).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let cuts: Vec<usize> = (0..8).map(|i| (seed >> (i * 8)) as usize % (n + 1)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
         let split = parse(&input, &cuts);
         prop_assert_eq!(whole.iter().map(|e| (&e.event, &e.data)).collect::<Vec<_>>(),
                         split.iter().map(|e| (&e.event, &e.data)).collect::<Vec<_>>());

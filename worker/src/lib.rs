@@ -2,8 +2,11 @@
 //! lives in its own module; errors become responses in one place (`error.rs`); the
 //! rules come from `llmobserve-core`.
 
+#![recursion_limit = "256"]
+
 mod admin;
 mod auth;
+mod collector;
 mod config;
 mod error;
 mod gateway;
@@ -31,6 +34,10 @@ pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> ApiResult<
 async fn route(req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
     let path = req.path();
     let method = req.method();
+    if method == Method::Post && path == "/v1/events" {
+        let who = auth::principal(&req, env).await?;
+        return collector::report(req, env, &who).await;
+    }
     if path == "/v1" || path.starts_with("/v1/") {
         return gateway::proxy(req, env, ctx).await;
     }

@@ -3,10 +3,12 @@
 //! below 2^53 so they survive JavaScript numbers; event inserts are idempotent by id.
 
 use llmobserve_core::attribution::TenantId;
-use llmobserve_core::event::Event;
+use llmobserve_core::event::{CallRecord, Event, Outcome};
+use llmobserve_core::retry::PriorAttempt;
+use llmobserve_core::time::UnixMillis;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, Env};
+use worker::{D1Database, D1PreparedStatement, Env};
 
 use crate::config;
 use crate::error::ApiResult;
@@ -95,10 +97,9 @@ const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path, run_id, a
     output_tokens, reasoning_tokens, audio_input_tokens, audio_output_tokens, usage_source, pricing_status, \
     unpriced_reason, cost_nanousd, price_ref, price_version, started_at, latency_ms, outcome, ttfb_ms, \
     upstream_request_id, error_type, retry_after_ms, ratelimit_limit_requests, ratelimit_remaining_requests, \
-    ratelimit_limit_tokens, ratelimit_remaining_tokens";
+    ratelimit_limit_tokens, ratelimit_remaining_tokens, properties, client_event_id, request_hash, is_retry, retry_of";
 
-/// Writes an event; writing the same id again changes nothing.
-pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
+fn insert_statement(db: &D1Database, e: &Event) -> ApiResult<D1PreparedStatement> {
     let c = &e.call;
     let a = &c.attribution;
     let u = c.usage.unwrap_or_default();
@@ -141,11 +142,74 @@ pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
         opt_int(c.upstream.remaining_requests),
         opt_int(c.upstream.limit_tokens),
         opt_int(c.upstream.remaining_tokens),
+        if a.properties.is_empty() { JsValue::NULL } else { text(&a.properties.to_json()) },
+        opt_text(c.client_event_id.as_deref()),
+        opt_text(c.request_hash.as_deref()),
+        int(u64::from(c.is_retry)),
+        opt_text(c.retry_of.as_deref()),
     ];
     let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
     let sql = format!("INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES ({})", placeholders.join(", "));
-    db(env)?.prepare(sql).bind(&values)?.run().await?;
+    Ok(db.prepare(sql).bind(&values)?)
+}
+
+/// Writes an event; writing the same id again changes nothing.
+pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
+    let db = db(env)?;
+    insert_statement(&db, e)?.run().await?;
     Ok(())
+}
+
+/// Writes events in one batch; for each, whether it was new (`false`: its id was already
+/// stored, so nothing changed).
+pub async fn insert_events(env: &Env, events: &[Event]) -> ApiResult<Vec<bool>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let db = db(env)?;
+    let statements = events.iter().map(|e| insert_statement(&db, e)).collect::<ApiResult<Vec<_>>>()?;
+    let results = db.batch(statements).await?;
+    Ok(results.iter().map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) > 0).collect())
+}
+
+#[derive(Deserialize)]
+struct PriorRow {
+    id: String,
+    attempt: Option<f64>,
+    status_code: f64,
+    outcome: String,
+    started_at: f64,
+}
+
+/// The latest earlier event of the same tenant, run, section and request body.
+pub async fn prior_attempt(env: &Env, call: &CallRecord) -> ApiResult<Option<PriorAttempt>> {
+    let (Some(run), Some(hash)) = (&call.attribution.run_id, &call.request_hash) else {
+        return Ok(None);
+    };
+    let section = call.attribution.section.as_ref().map(|s| s.as_str());
+    let row = db(env)?
+        .prepare(
+            "SELECT id, attempt, status_code, outcome, started_at FROM events \
+             WHERE tenant_id = ?1 AND run_id = ?2 AND request_hash = ?3 AND section_path IS ?4 \
+             AND started_at <= ?5 AND id != ?6 ORDER BY started_at DESC, id DESC LIMIT 1",
+        )
+        .bind(&[
+            text(call.tenant.as_str()),
+            text(run.as_str()),
+            text(hash),
+            opt_text(section),
+            int(call.started_at.0.max(0) as u64),
+            text(&call.id),
+        ])?
+        .first::<PriorRow>(None)
+        .await?;
+    Ok(row.map(|r| PriorAttempt {
+        id: r.id,
+        attempt: r.attempt.map(|a| a as u32),
+        status_code: r.status_code as u16,
+        outcome: Outcome::parse(&r.outcome).unwrap_or_default(),
+        started_at: UnixMillis(r.started_at as i64),
+    }))
 }
 
 #[derive(Deserialize, Clone, Debug)]
@@ -188,6 +252,11 @@ pub struct EventRow {
     pub ratelimit_remaining_requests: Option<f64>,
     pub ratelimit_limit_tokens: Option<f64>,
     pub ratelimit_remaining_tokens: Option<f64>,
+    pub properties: Option<String>,
+    pub client_event_id: Option<String>,
+    pub request_hash: Option<String>,
+    pub is_retry: f64,
+    pub retry_of: Option<String>,
 }
 
 pub struct EventFilter<'a> {

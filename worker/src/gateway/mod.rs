@@ -18,7 +18,8 @@ use llmobserve_core::gateway::{
     credentials, forwards_request_header, forwards_response_header, reads_request_body, reads_response_body,
     with_include_usage, Credentials, RequestFacts, UpstreamFacts,
 };
-use llmobserve_core::keys::event_id;
+use llmobserve_core::keys::{event_id, sha256_hex};
+use llmobserve_core::retry;
 use llmobserve_core::stream::{StreamApi, StreamObserver};
 use llmobserve_core::time::UnixMillis;
 use llmobserve_core::tokens::{estimate_input_tokens, estimate_output_tokens};
@@ -169,6 +170,13 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         ttfb_ms: None,
         outcome: Outcome::Completed,
         upstream: UpstreamFacts::default(),
+        request_hash: match &body {
+            OutgoingBody::Read(b) if !b.is_empty() => Some(sha256_hex(b)),
+            _ => None,
+        },
+        is_retry: false,
+        retry_of: None,
+        client_event_id: None,
     };
 
     // 4. Call upstream, waiting at most UPSTREAM_TIMEOUT_MS for its response headers.
@@ -313,7 +321,16 @@ fn record_event(env: &Env, ctx: &Context, event: Event) {
     ctx.wait_until(async move { write_event(&env, event).await });
 }
 
-async fn write_event(env: &Env, event: Event) {
+/// Writes one event, after deciding whether it retried an earlier failed attempt.
+async fn write_event(env: &Env, mut event: Event) {
+    let prior = match store::prior_attempt(env, &event.call).await {
+        Ok(p) => p,
+        Err(e) => {
+            worker::console_error!("retry lookup for event {} failed: {}", event.id(), e.message);
+            None
+        }
+    };
+    retry::mark(&mut event.call, prior.as_ref());
     if let Err(e) = store::insert_event(env, &event).await {
         worker::console_error!("event {} not recorded: {}", event.id(), e.message);
     }
