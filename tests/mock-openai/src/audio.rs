@@ -51,9 +51,10 @@ pub(crate) fn transcribe(ctx: &Ctx, translate: bool) -> Answer {
     let Some(model) = form.field("model") else {
         return Err(ctx.invalid("you must provide a model parameter", Some("model")));
     };
-    let seconds = ctx.mock.audio_seconds.unwrap_or_else(|| {
-        ((file.data.len() as u64) / BYTES_PER_SECOND).max(1) as f64
-    });
+    let seconds = ctx
+        .mock
+        .audio_seconds
+        .unwrap_or_else(|| ((file.data.len() as u64) / BYTES_PER_SECOND).max(1) as f64);
     let text = ctx.reply(|| {
         if translate {
             "mock translation".to_owned()

@@ -159,7 +159,11 @@ fn plan(meta: Arc<Meta>, pieces: &Pieces, usage: Usage, tool: Option<ToolCall>) 
                 let body = pieces.iter().map(move |(_, p)| {
                     chunk(&m, Some(choice(obj! { "content" => p }, None)), None)
                 });
-                (chunk(&meta, Some(choice(first, None)), None), Box::new(body), "stop")
+                (
+                    chunk(&meta, Some(choice(first, None)), None),
+                    Box::new(body),
+                    "stop",
+                )
             }
             Some(call) => {
                 let first = obj! {
@@ -201,7 +205,11 @@ fn plan(meta: Arc<Meta>, pieces: &Pieces, usage: Usage, tool: Option<ToolCall>) 
                         args(&m, s)
                     }))
                 };
-                (chunk(&meta, Some(choice(first, None)), None), body, "tool_calls")
+                (
+                    chunk(&meta, Some(choice(first, None)), None),
+                    body,
+                    "tool_calls",
+                )
             }
         };
     let mut tail = vec![chunk(
@@ -292,7 +300,9 @@ mod tests {
                 .collect();
             assert_eq!(args, expected);
             assert_eq!(
-                events.last().map(|e| e["choices"][0]["finish_reason"].clone()),
+                events
+                    .last()
+                    .map(|e| e["choices"][0]["finish_reason"].clone()),
                 Some(Value::from("tool_calls"))
             );
         }

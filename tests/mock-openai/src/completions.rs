@@ -84,4 +84,3 @@ pub(crate) fn completions(ctx: &Ctx) -> Answer {
     };
     ctx.stream(plan, usage.prompt)
 }
-

@@ -55,7 +55,10 @@ fn parse_n(ctx: &Ctx, n: Option<&Value>) -> Result<u64, Box<crate::Reply>> {
     if (1..=MAX_N).contains(&n) {
         Ok(n)
     } else {
-        Err(ctx.invalid(&format!("'n' must be an integer from 1 to {MAX_N}"), Some("n")))
+        Err(ctx.invalid(
+            &format!("'n' must be an integer from 1 to {MAX_N}"),
+            Some("n"),
+        ))
     }
 }
 
@@ -138,10 +141,7 @@ fn answer(ctx: &Ctx, req: &ImageRequest) -> Answer {
         None | Some("auto" | "standard" | "hd") => "medium",
         Some(q) => q,
     };
-    let text_tokens = ctx
-        .mock
-        .prompt_tokens
-        .unwrap_or(req.prompt.len() as u64);
+    let text_tokens = ctx.mock.prompt_tokens.unwrap_or(req.prompt.len() as u64);
     let image_tokens = ctx
         .mock
         .image_tokens

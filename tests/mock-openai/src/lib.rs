@@ -901,7 +901,6 @@ pub fn prompt_bytes(request: &Value) -> u64 {
     total
 }
 
-
 /// UTF-8 bytes of a string, or of every string (and one per integer token) of an array,
 /// recursively: the default token count of `prompt` / `input` fields.
 pub fn text_bytes(value: &Value) -> u64 {
@@ -935,7 +934,6 @@ pub fn split_words(text: &str) -> Vec<&str> {
     }
     pieces
 }
-
 
 fn injected_error(
     status: StatusCode,
@@ -1215,7 +1213,10 @@ pub const MOCK_HEADERS: &[(&str, &str)] = &[
         "x-mock-drop-after",
         "send N events (N bytes of a JSON answer), then abort the connection",
     ),
-    ("x-mock-garbage", "1: a 200 whose body is neither JSON nor SSE"),
+    (
+        "x-mock-garbage",
+        "1: a 200 whose body is neither JSON nor SSE",
+    ),
 ];
 
 #[cfg(test)]

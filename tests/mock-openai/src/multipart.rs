@@ -193,7 +193,14 @@ Content-Type: audio/wav\r\n\r\nRIFF\r\n--X\x00\xff\r\n--XyZ--\r\n",
     #[test]
     fn rejects_non_multipart() {
         assert!(parse("application/json", &Bytes::from_static(b"{}")).is_err());
-        assert!(parse("multipart/form-data; boundary=a", &Bytes::from_static(b"nope")).is_err());
-        assert_eq!(boundary("multipart/form-data; charset=utf-8; boundary=abc").as_deref(), Some("abc"));
+        assert!(parse(
+            "multipart/form-data; boundary=a",
+            &Bytes::from_static(b"nope")
+        )
+        .is_err());
+        assert_eq!(
+            boundary("multipart/form-data; charset=utf-8; boundary=abc").as_deref(),
+            Some("abc")
+        );
     }
 }

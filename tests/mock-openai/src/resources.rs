@@ -267,7 +267,11 @@ impl Batch {
     }
 }
 
-fn required_str(ctx: &Ctx, request: &Value, key: &'static str) -> Result<String, Box<crate::Reply>> {
+fn required_str(
+    ctx: &Ctx,
+    request: &Value,
+    key: &'static str,
+) -> Result<String, Box<crate::Reply>> {
     request
         .get(key)
         .and_then(Value::as_str)
@@ -294,7 +298,10 @@ pub(crate) fn create_batch(ctx: &Ctx) -> Answer {
 
 /// A known batch, `completed`, with usage from the `x-mock-*-tokens` headers (default 0).
 pub(crate) fn get_batch(ctx: &Ctx, id: &str) -> Answer {
-    let found = lock(&ctx.state.batches).iter().find(|b| b.id == id).cloned();
+    let found = lock(&ctx.state.batches)
+        .iter()
+        .find(|b| b.id == id)
+        .cloned();
     match found {
         Some(batch) => {
             let usage = Usage::with_defaults(0, 0, &ctx.mock);

@@ -141,7 +141,10 @@ pub(crate) fn responses(ctx: &Ctx) -> Answer {
         temperature: echo(&request, "temperature", J::F(1.0)),
         top_p: echo(&request, "top_p", J::F(1.0)),
         metadata: echo(&request, "metadata", J::empty()),
-        store: request.get("store").and_then(Value::as_bool).unwrap_or(true),
+        store: request
+            .get("store")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
     });
 
     if !wants_stream(&request) {

@@ -53,8 +53,7 @@ impl Tracker {
 
     fn add_events(&self, n: u64) {
         if n > 0 {
-            self.state
-                .update(self.seq, |r| r.stream_events_sent += n);
+            self.state.update(self.seq, |r| r.stream_events_sent += n);
         }
     }
 
@@ -67,7 +66,8 @@ impl Tracker {
 impl Drop for Tracker {
     fn drop(&mut self) {
         if !self.finished {
-            self.state.update(self.seq, |r| r.client_disconnected = true);
+            self.state
+                .update(self.seq, |r| r.client_disconnected = true);
         }
     }
 }
@@ -346,9 +346,11 @@ async fn pump(
     }
 }
 
-/// Re-cuts a stream's bytes into HTTP chunks at awkward places: inside multi-byte UTF-8
-/// characters, inside a field name, between `\r` and `\n`, between the two line endings
-/// that end an event, and holds events back so that several share one chunk.
+/// Re-cuts a stream's bytes into HTTP chunks at awkward places, in a cycle of three events:
+/// the first two are held back whole, the third is sent cut inside every multi-byte UTF-8
+/// character and between every `\r` and `\n`, and either inside its first field name
+/// (`dat|a:`) or between the two line endings that end it; its first piece carries the two
+/// held events, so several events share one chunk.
 #[derive(Debug, Default)]
 pub struct Splitter {
     carry: Vec<u8>,
@@ -362,28 +364,29 @@ impl Splitter {
     pub fn push(&mut self, ev: &[u8]) -> Vec<(Bytes, u64)> {
         self.n += 1;
         let n = self.n;
+        if !n.is_multiple_of(3) && self.carry.len() <= 4096 {
+            self.carry.extend_from_slice(ev);
+            self.carry_events += 1;
+            return Vec::new();
+        }
         let mut cuts = Vec::new();
-        // Inside every multi-byte character, at a varying offset.
         let mut i = 0;
         while i < ev.len() {
             let len = utf8_len(ev[i]);
             if len > 1 && i + len <= ev.len() {
-                cuts.push(i + 1 + (n + i) % (len - 1));
+                cuts.push(i + 1 + (n / 3 + i) % (len - 1));
             }
             i += len;
         }
-        match n % 4 {
-            0 => cuts.push(3), // "dat|a: ..." / "eve|nt: ..."
-            1 => {
-                // Between every \r and \n, and between the two line endings ending the event.
-                for (j, pair) in ev.windows(2).enumerate() {
-                    if pair == b"\r\n" {
-                        cuts.push(j + 1);
-                    }
-                }
-                cuts.push(ev.len().saturating_sub(1));
+        for (j, pair) in ev.windows(2).enumerate() {
+            if pair == b"\r\n" {
+                cuts.push(j + 1);
             }
-            _ => {} // whole: these pile up into one chunk
+        }
+        if n.is_multiple_of(6) {
+            cuts.push(3); // "dat|a: ..." / "eve|nt: ..."
+        } else {
+            cuts.push(ev.len().saturating_sub(1)); // between the two line endings
         }
         cuts.sort_unstable();
         cuts.dedup();
@@ -399,10 +402,7 @@ impl Splitter {
         }
         self.carry.extend_from_slice(&ev[start..]);
         self.carry_events += 1;
-        // Hold the rest back (it shares the next chunk) except every third event.
-        if n.is_multiple_of(3) || self.carry.len() > 4096 {
-            out.extend(self.finish());
-        }
+        out.extend(self.finish());
         out
     }
 
@@ -492,17 +492,26 @@ mod tests {
     use super::*;
 
     fn events(framing: Framing) -> Vec<Vec<u8>> {
-        ["{\"a\":\"héllo wörld 日本語 🎉\"}", "{\"b\":1}", "{\"c\":\"x\"}", "[DONE]"]
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let ev = SseEvent {
-                    event: (i == 1).then_some("named"),
-                    data: (*d).to_owned(),
-                };
-                framing.frame(&ev)
-            })
-            .collect()
+        let utf8 = "{\"a\":\"héllo wörld 日本語 🎉\"}";
+        [
+            utf8,
+            "{\"b\":1}",
+            utf8,
+            "{\"c\":\"x\"}",
+            "{}",
+            utf8,
+            "[DONE]",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let ev = SseEvent {
+                event: (i == 1).then_some("named"),
+                data: (*d).to_owned(),
+            };
+            framing.frame(&ev)
+        })
+        .collect()
     }
 
     #[test]
@@ -528,6 +537,10 @@ mod tests {
                 "a chunk splits a character"
             );
             assert!(chunks.iter().any(|(_, n)| *n >= 2), "events share a chunk");
+            assert!(
+                chunks.iter().any(|(b, _)| b.starts_with(b"a: ")),
+                "mid-field cut"
+            );
             if line_ending == LineEnding::CrLf {
                 assert!(chunks.iter().any(|(b, _)| b.ends_with(b"\r")));
             }
@@ -570,6 +583,9 @@ mod tests {
         };
         let p = Pieces::new("a b", &mock);
         assert_eq!(p.count(), None);
-        assert_eq!(p.iter().take(3).map(|(_, s)| s).collect::<String>(), "a b a");
+        assert_eq!(
+            p.iter().take(3).map(|(_, s)| s).collect::<String>(),
+            "a b a"
+        );
     }
 }
