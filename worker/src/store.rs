@@ -127,7 +127,7 @@ pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
         opt_text(e.unpriced_reason.map(|r| r.as_str())),
         opt_int(e.cost.map(|x| x.nanos())),
         opt_text(e.price_ref.as_deref()),
-        opt_text(e.price_version),
+        opt_text(e.price_version.as_deref()),
         int(c.started_at.0.max(0) as u64),
         int(c.latency_ms),
     ];
