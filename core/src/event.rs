@@ -72,17 +72,37 @@ pub fn price_event(call: CallRecord) -> Event {
 /// else the requested one, as of the day the call started. An unpriced event still names
 /// the price list it was tried against, so that a re-pricing run can report it.
 pub fn price_event_with(call: CallRecord, book: &PriceBook) -> Event {
-    let model = call.response_model.as_deref().or(call.request_model.as_deref());
-    let costing = match model {
-        Some(m) => book.price(&call.provider, m, call.started_at.day(), call.usage.as_ref()),
-        None if call.usage.is_none() => Costing::Unpriced(UnpricedReason::NoUsage),
-        None => Costing::Unpriced(UnpricedReason::UnknownModel),
-    };
+    let costing = costing_for(
+        book,
+        &call.provider,
+        call.response_model.as_deref(),
+        call.request_model.as_deref(),
+        call.started_at,
+        call.usage.as_ref(),
+    );
     let price_ref = costing.price_ref();
     let price_version = Some(book.version().to_owned());
     match costing {
         Costing::Priced { cost, .. } => Event { call, cost: Some(cost), unpriced_reason: None, price_ref, price_version },
         Costing::Unpriced(reason) => Event { call, cost: None, unpriced_reason: Some(reason), price_ref: None, price_version },
+    }
+}
+
+/// The pricing rule of an event, shared by [`price_event_with`] and re-pricing (which
+/// rebuilds `usage` from the stored raw columns): the served model if known, else the
+/// requested one, priced as of the day the call started.
+pub fn costing_for<'b>(
+    book: &'b PriceBook,
+    provider: &str,
+    response_model: Option<&str>,
+    request_model: Option<&str>,
+    started_at: UnixMillis,
+    usage: Option<&Usage>,
+) -> Costing<'b> {
+    match response_model.or(request_model) {
+        Some(m) => book.price(provider, m, started_at.day(), usage),
+        None if usage.is_none() => Costing::Unpriced(UnpricedReason::NoUsage),
+        None => Costing::Unpriced(UnpricedReason::UnknownModel),
     }
 }
 

@@ -3,7 +3,7 @@
 //! call off the response path. The rules it applies live in `llmobserve_core::gateway`.
 
 use llmobserve_core::attribution::{self, parse_attribution, AttributionError};
-use llmobserve_core::event::{price_event, CallRecord, Event};
+use llmobserve_core::event::{CallRecord, Event};
 use llmobserve_core::gateway::{credentials, forwards_request_header, forwards_response_header, Credentials, RequestFacts};
 use llmobserve_core::keys::event_id;
 use llmobserve_core::time::UnixMillis;
@@ -114,7 +114,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
             let mut record = call(502);
             record.error = Some("upstream_unreachable".to_owned());
             record.latency_ms = elapsed_ms(started, now());
-            record_event(env, ctx, price_event(record));
+            record_event(env, ctx, crate::pricing::price_call(env, record).await);
             let err = ApiError::new(502, "server_error", "upstream_unreachable",
                 format!("The gateway could not reach the upstream API at {}. Check OPENAI_BASE_URL.", upstream_base.as_str()));
             let mut resp = err.into_response();
@@ -140,7 +140,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         let mut record = call(status);
         record.is_stream = true;
         record.latency_ms = elapsed_ms(started, now());
-        record_event(env, ctx, price_event(record));
+        record_event(env, ctx, crate::pricing::price_call(env, record).await);
         let (_, body) = upstream.into_parts();
         return Ok(Response::builder().with_status(status).with_headers(out_headers).body(body));
     }
@@ -156,7 +156,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         record.response_model = rf.model;
     }
     record.latency_ms = elapsed_ms(started, upstream_done);
-    let event = price_event(record);
+    let event = crate::pricing::price_call(env, record).await;
     out_headers.set("x-llmobserve-pricing-status", event.pricing_status())?;
     if let Some(cost) = event.cost {
         out_headers.set("x-llmobserve-cost-usd", &cost.to_usd_string())?;

@@ -604,6 +604,81 @@ impl PriceBook {
     }
 }
 
+fn usd_text(nanos: u64) -> serde_json::Value {
+    serde_json::Value::String(PerMTok(nanos).to_usd_string())
+}
+
+/// Rates as JSON: USD decimal strings at full precision (per 1M tokens or characters, per
+/// minute, per image), in the registry file's own field names.
+pub fn rates_json(r: &Rates) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    let per_m = [
+        ("input", r.input), ("cached_input", r.cached_input), ("cache_write", r.cache_write),
+        ("cache_write_1h", r.cache_write_1h), ("output", r.output), ("audio_input", r.audio_input),
+        ("cached_audio_input", r.cached_audio_input), ("audio_output", r.audio_output),
+        ("image_input", r.image_input), ("cached_image_input", r.cached_image_input),
+        ("image_output", r.image_output), ("per_1m_characters", r.per_1m_characters),
+    ];
+    for (k, v) in per_m {
+        if let Some(v) = v {
+            m.insert(k.to_owned(), usd_text(v.0));
+        }
+    }
+    if let Some(v) = r.per_minute {
+        m.insert("per_minute".to_owned(), usd_text(v));
+    }
+    if !r.images.is_empty() {
+        let images: Vec<serde_json::Value> = r.images.iter().map(|i| serde_json::json!({
+            "size": i.size.to_text(), "quality": i.quality.as_str(), "usd": PerMTok(i.nanos).to_usd_string(),
+        })).collect();
+        m.insert("images".to_owned(), serde_json::Value::Array(images));
+    }
+    serde_json::Value::Object(m)
+}
+
+fn tariff_json(t: &Tariff) -> serde_json::Value {
+    let mut v = rates_json(&t.rates);
+    let long = match &t.long_context {
+        LongContext::None => None,
+        LongContext::Above { above, rates } => {
+            let mut l = rates_json(rates);
+            l["above"] = serde_json::json!(above);
+            Some(l)
+        }
+        LongContext::Unknown { above } => Some(serde_json::json!({ "above": above, "priced": false })),
+    };
+    if let (Some(l), Some(obj)) = (long, v.as_object_mut()) {
+        obj.insert("long_context".to_owned(), l);
+    }
+    v
+}
+
+/// One entry as `GET /pricing` shows it. Every price is a USD decimal string.
+pub fn entry_json(e: &PriceEntry) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "provider": e.provider,
+        "model": e.model,
+        "effective_from": e.effective_from.to_iso(),
+        "origin": match e.origin { Origin::Registry => "registry", Origin::Override => "override" },
+        "ref": e.reference(),
+        "source": e.source,
+        "unit": "USD per 1M tokens (per_minute: per minute of audio; images: per image)",
+        "standard": tariff_json(&e.standard),
+    });
+    for (name, t) in [("batch", &e.batch), ("flex", &e.flex), ("priority", &e.priority)] {
+        if let Some(t) = t {
+            v[name] = tariff_json(t);
+        }
+    }
+    if let Some(t) = e.training {
+        v["training"] = usd_text(t.0);
+    }
+    if let Some(t) = e.training_per_hour {
+        v["training_per_hour"] = usd_text(t);
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

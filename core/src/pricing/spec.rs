@@ -110,6 +110,8 @@ pub struct Rates {
 
 /// Rates that replace the base rates for a whole request whose input exceeds `above`
 /// tokens (OpenAI GPT-5.4+ above 272K, Anthropic and Gemini above 200K).
+// Not boxed: the registry is a `static`, and a `Box` cannot be built in one.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LongContext {
     /// No long-context pricing: the base rates apply at any length.
@@ -240,7 +242,7 @@ impl LongContextSpec {
 #[serde(untagged)]
 pub enum TierSpec {
     Percent(String),
-    Rates(RatesSpec),
+    Rates(Box<RatesSpec>),
 }
 
 /// One `[[model]]` of the registry, or the body of `PUT /pricing/{model}`.
@@ -349,7 +351,7 @@ impl RatesSpec {
             images: Cow::Owned(images),
         };
         let le = |a: Option<PerMTok>, b: Option<PerMTok>, what: &str| match (a, b) {
-            (Some(a), Some(b)) if a > b => Err(format!("{what}")),
+            (Some(a), Some(b)) if a > b => Err(what.to_owned()),
             _ => Ok(()),
         };
         le(r.cached_input, r.input, "cached_input costs more than input")?;
