@@ -5,6 +5,8 @@
 //! the comment, rounded half up to the nano-USD once. Prices are those of
 //! `core/prices/registry.toml`; a change there must be a deliberate change here.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use llmobserve_core::money::NanoUsd;
 use llmobserve_core::pricing::{PriceBook, UnpricedReason};
 use llmobserve_core::time::Day;
