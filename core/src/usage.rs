@@ -111,6 +111,17 @@ impl Usage {
         }
     }
 
+    /// Usage of an Images API call (`/v1/images/generations`, `/edits`): GPT Image models
+    /// report `output_tokens` without a breakdown when every output token is an image
+    /// token (gpt-image-1), so output tokens not reported as anything else are image
+    /// tokens; a breakdown (gpt-image-1.5) is kept as reported.
+    pub fn for_images_api(self) -> Usage {
+        if self.image_output_tokens == 0 && self.audio_output_tokens == 0 {
+            return Usage { image_output_tokens: self.output_tokens, ..self };
+        }
+        self
+    }
+
     /// Whether any token count is reported (a model billed by tokens then ignores unit
     /// counts such as images or audio length, which are informational for it).
     pub fn has_tokens(&self) -> bool {
@@ -316,6 +327,15 @@ mod tests {
         assert_eq!(response_facts(secs).usage.unwrap().audio_duration_ms, 61_000);
         let frac = br#"{"text":"hi","usage":{"type":"duration","seconds":2.5}}"#;
         assert_eq!(response_facts(frac).usage.unwrap().audio_duration_ms, 2_500);
+    }
+
+    #[test]
+    fn images_api_output_is_image_tokens_unless_broken_down() {
+        let body = br#"{"created":1,"data":[{"b64_json":"x"}],"usage":{"input_tokens":50,"input_tokens_details":{"text_tokens":50,"image_tokens":0},"output_tokens":4160,"total_tokens":4210}}"#;
+        let u = response_facts(body).usage.unwrap().for_images_api();
+        assert_eq!((u.input_tokens, u.output_tokens, u.image_output_tokens), (50, 4160, 4160));
+        let split = Usage { output_tokens: 1100, image_output_tokens: 1000, ..Usage::default() }.for_images_api();
+        assert_eq!(split.image_output_tokens, 1000);
     }
 
     #[test]
