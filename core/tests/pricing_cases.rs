@@ -207,9 +207,17 @@ fn cases() -> Vec<Case> {
              Usage::from_anthropic(250_000, 0, 0, 0, 1000), Nanos(1_500_000_000 + 22_500_000)),
         // claude-haiku-4-5 batch 50% = $0.50 / $2.50: 1,000 x 500 + 1,000 x 2,500
         case("claude haiku 4.5 batch", "anthropic", "claude-haiku-4-5-20251001", TODAY, tier(Usage::from_anthropic(1000, 0, 0, 0, 1000), Batch), Nanos(500_000 + 2_500_000)),
-        // claude-sonnet-5 introductory $2 / $10, then $3 / $15 from 2026-09-01
-        case("claude sonnet 5 introductory", "anthropic", "claude-sonnet-5", Day(20260815), tok(1000, 0, 1000), Nanos(2_000_000 + 10_000_000)),
-        case("claude sonnet 5 after the change", "anthropic", "claude-sonnet-5", TODAY, tok(1000, 0, 1000), Nanos(3_000_000 + 15_000_000)),
+        // claude-sonnet-5 $2 / $10: 1,000 x 2,000 + 1,000 x 10,000
+        case("claude sonnet 5", "anthropic", "claude-sonnet-5", TODAY, tok(1000, 0, 1000), Nanos(2_000_000 + 10_000_000)),
+        // claude-sonnet-5-5 cache reads $0.20 until 2026-10-06, $0.10 from 2026-10-07: 10,000 x 200 / 10,000 x 100
+        case("claude sonnet 5.5 cache read before the cut", "anthropic", "claude-sonnet-5-5", Day(20261006), Usage::from_anthropic(0, 10_000, 0, 0, 0), Nanos(2_000_000)),
+        case("claude sonnet 5.5 cache read after the cut", "anthropic", "claude-sonnet-5-5", TODAY, Usage::from_anthropic(0, 10_000, 0, 0, 0), Nanos(1_000_000)),
+        // claude-haiku-5-5 up to 100K prompt: $0.10 / $0.50: 100,000 x 100 + 1,000 x 500
+        case("claude haiku 5.5 at 100K", "anthropic", "claude-haiku-5-5", TODAY, Usage::from_anthropic(100_000, 0, 0, 0, 1_000), Nanos(10_000_000 + 500_000)),
+        // above 100K (reads count): every token at $0.50 / read $0.05 / $2.50: 90,000 x 500 + 20,000 x 50 + 1,000 x 2,500
+        case("claude haiku 5.5 above 100K", "anthropic", "claude-haiku-5-5", TODAY, Usage::from_anthropic(90_000, 20_000, 0, 0, 1_000), Nanos(45_000_000 + 1_000_000 + 2_500_000)),
+        // claude-opus-5-5 $4 / 1h write $8 / $20: 1,000 x 4,000 + 1,000 x 8,000 + 1,000 x 20,000
+        case("claude opus 5.5 one-hour write", "anthropic", "claude-opus-5-5", TODAY, Usage::from_anthropic(1_000, 0, 0, 1_000, 1_000), Nanos(4_000_000 + 8_000_000 + 20_000_000)),
         // claude-3-haiku $0.25 / $1.25: 4,000 x 250 + 1,000 x 1,250
         case("claude 3 haiku", "anthropic", "claude-3-haiku-20240307", TODAY, tok(4000, 0, 1000), Nanos(1_000_000 + 1_250_000)),
         case("anthropic 1h write on a model without it", "anthropic", "no-such-claude", TODAY, Usage::from_anthropic(1, 0, 0, 1, 1), Unpriced(R::UnknownModel)),
