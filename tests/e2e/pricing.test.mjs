@@ -154,6 +154,10 @@ test('removing an override restores the registry price; scripts/reprice.sh repor
     auth: stack.adminToken, body: { provider: 'groq', effective_from: '2026-01-01', input: '0.2', output: '0.2' } });
   assert.equal(groq.status, 200, groq.text);
   assert.equal(groq.json.override.model, 'meta-llama/llama-guard-9');
+  // Provider aliases are stored under the registry's id, so the override matches calls.
+  const gem = await stack.api('PUT', '/pricing/gemini-9-flash', {
+    auth: stack.adminToken, body: { provider: 'gemini', effective_from: '2026-01-01', input: '0.1', output: '0.4' } });
+  assert.equal(gem.json.override.provider, 'google');
 
   const { stdout } = await run('bash', [join(ROOT, 'scripts/reprice.sh'), TENANT, TODAY, TODAY], {
     env: { ...process.env, LLMOBSERVE_URL: stack.url, LLMOBSERVE_ADMIN_TOKEN: stack.adminToken } });
@@ -163,5 +167,5 @@ test('removing an override restores the registry price; scripts/reprice.sh repor
   // gpt-4o-mini is back at the registry price: 2 x 150,000, plus the private model's 3,000,000.
   assert.equal(report.total_before_nanousd, 3_200_000);
   assert.equal(report.total_after_nanousd, 3_300_000);
-  assert.equal(report.new_price_version, '2026-11-28+o4');
+  assert.equal(report.new_price_version, '2026-11-28+o5');
 });

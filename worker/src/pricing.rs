@@ -20,7 +20,7 @@ use llmobserve_core::event::{costing_for, price_event_with, CallRecord, Event};
 use llmobserve_core::keys::Scope;
 use llmobserve_core::money::NanoUsd;
 use llmobserve_core::pricing::spec::parse_day;
-use llmobserve_core::pricing::{entry_json, model_candidates, Costing, EntrySpec, Origin, PriceBook, PriceEntry, UnpricedReason};
+use llmobserve_core::pricing::{canonical_provider, entry_json, model_candidates, Costing, EntrySpec, Origin, PriceBook, PriceEntry, UnpricedReason};
 use llmobserve_core::time::UnixMillis;
 use llmobserve_core::usage::{ImageQuality, ImageSize, Images, ServiceTier, Usage};
 use serde::Deserialize;
@@ -135,7 +135,7 @@ pub async fn get_pricing(req: &Request, env: &Env, who: &Principal) -> ApiResult
     let at = day_param(&q, "at")?;
     let data: Vec<Value> = book
         .entries()
-        .filter(|e| provider.is_none_or(|p| e.provider == p))
+        .filter(|e| provider.is_none_or(|p| e.provider == canonical_provider(p)))
         .filter(|e| model.is_none_or(|m| model_candidates(m).contains(&e.model.as_ref())))
         .map(entry_json)
         .collect();
@@ -201,7 +201,13 @@ pub async fn put_override(mut req: Request, env: &Env, who: &Principal, model: &
         return Err(bad(format!("the body's model differs from the path's `{model}`; drop it from the body")).with_param("model"));
     }
     body.insert("model".to_owned(), json!(model));
-    body.entry("provider").or_insert_with(|| json!("openai"));
+    // `gemini` is stored as `google`, so that the override matches the calls it is for.
+    let provider = match body.get("provider") {
+        None | Some(Value::Null) => "openai".to_owned(),
+        Some(Value::String(p)) => canonical_provider(p).into_owned(),
+        Some(_) => return Err(bad("provider must be a string such as \"openai\"".to_owned()).with_param("provider")),
+    };
+    body.insert("provider".to_owned(), json!(provider));
     let today = UnixMillis(now_ms() as i64).day().to_iso();
     let label = who_label(who);
     body.entry("source").or_insert_with(|| json!(format!("override by {label} on {today}{}", note.as_deref().map(|n| format!(": {n}")).unwrap_or_default())));
@@ -230,7 +236,8 @@ pub async fn put_override(mut req: Request, env: &Env, who: &Principal, model: &
 pub async fn delete_override(req: &Request, env: &Env, who: &Principal, model: &str) -> ApiResult<Response> {
     who.require(Scope::Admin)?;
     let q = query(req)?;
-    let provider = param(&q, "provider").unwrap_or("openai");
+    let provider = canonical_provider(param(&q, "provider").unwrap_or("openai"));
+    let provider = provider.as_ref();
     let from = day_param(&q, "effective_from")?
         .ok_or_else(|| ApiError::bad_request("invalid_date", "name the override: add effective_from=YYYY-MM-DD").with_param("effective_from"))?;
     let current = load_book(env).await?;
@@ -350,15 +357,7 @@ fn stored_usage(e: &EventRow) -> Option<Usage> {
 
 fn day_start_ms(text: &str, name: &str) -> ApiResult<i64> {
     let day = parse_day(text).map_err(|e| ApiError::bad_request("invalid_date", format!("{name}: {e}")).with_param(name))?;
-    let (y, m, d) = (day.0 / 10_000, day.0 / 100 % 100, day.0 % 100);
-    // Days since the epoch (Howard Hinnant's days_from_civil).
-    let y = i64::from(if m <= 2 { y - 1 } else { y });
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok((era * 146_097 + doe - 719_468) * 86_400_000)
+    Ok(day.start().0)
 }
 
 /// `POST /admin/reprice` `{"tenant_id","from":"YYYY-MM-DD","to":"YYYY-MM-DD"}` (admin):
