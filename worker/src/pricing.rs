@@ -20,7 +20,7 @@ use llmobserve_core::event::{costing_for, price_event_with, CallRecord, Event};
 use llmobserve_core::keys::Scope;
 use llmobserve_core::money::NanoUsd;
 use llmobserve_core::pricing::spec::parse_day;
-use llmobserve_core::pricing::{canonical_provider, entry_json, model_candidates, Costing, EntrySpec, Origin, PriceBook, PriceEntry, UnpricedReason};
+use llmobserve_core::pricing::{canonical_provider, entry_json, model_candidates, Costing, EntrySpec, Origin, PriceBook, UnpricedReason};
 use llmobserve_core::time::UnixMillis;
 use llmobserve_core::usage::{ImageQuality, ImageSize, Images, ServiceTier, Usage};
 use serde::Deserialize;
@@ -229,7 +229,7 @@ pub async fn put_override(mut req: Request, env: &Env, who: &Principal, model: &
         .await?;
     forget_book();
     let book = book(env).await?;
-    json_response(200, &json!({ "price_version": book.version(), "override": entry_json(&PriceEntry { origin: Origin::Override, ..entry }) }))
+    json_response(200, &json!({ "price_version": book.version(), "override": entry_json(&entry) }))
 }
 
 /// `DELETE /pricing/{model}?provider=&effective_from=`: removes an override (admin).
