@@ -146,7 +146,7 @@ test('awkward stream framing is observed exactly: split UTF-8, CRLF, CR, no spac
   for (const [i, shape] of shapes.entries()) {
     const tenant = `framing-${i}`;
     const body = JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] });
-    const headers = { 'content-type': 'application/json', 'x-mock-prompt-tokens': '11', 'x-mock-completion-tokens': '7', ...shape };
+    const headers = { 'content-type': 'application/json', 'x-mock-prompt-tokens': '11', 'x-mock-completion-tokens': '7', 'x-mock-reply': 'fixed words here', ...shape };
     const direct = Buffer.from(await (await fetch(`${stack.mock.url}/v1/chat/completions`, { method: 'POST', headers, body })).arrayBuffer());
     const via = Buffer.from(await (await fetch(`${stack.url}/v1/chat/completions`, { method: 'POST',
       headers: { ...headers, authorization: `Bearer ${key}`, 'x-llmobserve-tenant': tenant }, body })).arrayBuffer());

@@ -10,6 +10,7 @@ mod collector;
 mod config;
 mod error;
 mod gateway;
+mod pricing;
 mod random;
 mod read_api;
 mod store;
@@ -56,6 +57,20 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
         (Method::Get, ["tenants", tenant, "customers"]) => {
             read_api::customers(env, &auth::principal(&req, env).await?, tenant).await
         }
+        (Method::Get, ["pricing"]) => pricing::get_pricing(&req, env, &auth::principal(&req, env).await?).await,
+        (Method::Put, ["pricing", model @ ..]) if !model.is_empty() => {
+            let (who, model) = (auth::principal(&req, env).await?, pricing::model_from_path(model)?);
+            pricing::put_override(req, env, &who, &model).await
+        }
+        (Method::Delete, ["pricing", model @ ..]) if !model.is_empty() => {
+            let (who, model) = (auth::principal(&req, env).await?, pricing::model_from_path(model)?);
+            pricing::delete_override(&req, env, &who, &model).await
+        }
+        (Method::Post, ["admin", "reprice"]) => {
+            let who = auth::principal(&req, env).await?;
+            pricing::reprice(req, env, &who).await
+        }
+        (Method::Get, ["admin", "reprice", id]) => pricing::get_run(env, &auth::principal(&req, env).await?, id).await,
         (Method::Get | Method::Head, _) => Ok(env.assets(config::ASSETS)?.fetch_request(req).await?),
         _ => Err(ApiError::not_found(format!("No route for {} {path}.", req.method()))),
     }

@@ -13,21 +13,21 @@ use worker::{D1Database, D1PreparedStatement, Env};
 use crate::config;
 use crate::error::ApiResult;
 
-fn db(env: &Env) -> ApiResult<D1Database> {
+pub(crate) fn db(env: &Env) -> ApiResult<D1Database> {
     Ok(env.d1(config::DB)?)
 }
 
-fn text(s: &str) -> JsValue {
+pub(crate) fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
-fn opt_text(s: Option<&str>) -> JsValue {
+pub(crate) fn opt_text(s: Option<&str>) -> JsValue {
     s.map_or(JsValue::NULL, JsValue::from_str)
 }
 /// Integers go to D1 as JavaScript numbers; callers keep them below 2^53.
-fn int(n: u64) -> JsValue {
+pub(crate) fn int(n: u64) -> JsValue {
     JsValue::from_f64(n as f64)
 }
-fn opt_int(n: Option<u64>) -> JsValue {
+pub(crate) fn opt_int(n: Option<u64>) -> JsValue {
     n.map_or(JsValue::NULL, int)
 }
 
@@ -92,12 +92,15 @@ pub async fn revoke_key(env: &Env, id: &str, at: u64) -> ApiResult<bool> {
 
 // ---- events ----
 
-const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path, run_id, attempt, key_id, provider, endpoint, \
+pub(crate) const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path, run_id, attempt, key_id, provider, endpoint, \
     method, request_model, response_model, is_stream, status_code, error, input_tokens, cached_input_tokens, \
     output_tokens, reasoning_tokens, audio_input_tokens, audio_output_tokens, usage_source, pricing_status, \
     unpriced_reason, cost_nanousd, price_ref, price_version, started_at, latency_ms, outcome, ttfb_ms, \
     upstream_request_id, error_type, retry_after_ms, ratelimit_limit_requests, ratelimit_remaining_requests, \
-    ratelimit_limit_tokens, ratelimit_remaining_tokens, properties, client_event_id, request_hash, is_retry, retry_of";
+    ratelimit_limit_tokens, ratelimit_remaining_tokens, properties, client_event_id, request_hash, is_retry, retry_of, \
+    cache_write_tokens, \
+    cache_write_1h_tokens, cached_audio_input_tokens, image_input_tokens, cached_image_input_tokens, \
+    image_output_tokens, audio_duration_ms, characters, images, image_size, image_quality, service_tier";
 
 fn insert_statement(db: &D1Database, e: &Event) -> ApiResult<D1PreparedStatement> {
     let c = &e.call;
@@ -130,7 +133,7 @@ fn insert_statement(db: &D1Database, e: &Event) -> ApiResult<D1PreparedStatement
         opt_text(e.unpriced_reason.map(|r| r.as_str())),
         opt_int(e.cost.map(|x| x.nanos())),
         opt_text(e.price_ref.as_deref()),
-        opt_text(e.price_version),
+        opt_text(e.price_version.as_deref()),
         int(c.started_at.0.max(0) as u64),
         int(c.latency_ms),
         text(c.outcome.as_str()),
@@ -147,6 +150,18 @@ fn insert_statement(db: &D1Database, e: &Event) -> ApiResult<D1PreparedStatement
         opt_text(c.request_hash.as_deref()),
         int(u64::from(c.is_retry)),
         opt_text(c.retry_of.as_deref()),
+        int(u.cache_write_tokens),
+        int(u.cache_write_1h_tokens),
+        int(u.cached_audio_input_tokens),
+        int(u.image_input_tokens),
+        int(u.cached_image_input_tokens),
+        int(u.image_output_tokens),
+        int(u.audio_duration_ms),
+        int(u.characters),
+        int(u.images.map_or(0, |i| i.count)),
+        opt_text(u.images.map(|i| i.size.to_text()).as_deref()),
+        opt_text(u.images.map(|i| i.quality.as_str())),
+        text(u.service_tier.as_str()),
     ];
     let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
     let sql = format!("INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES ({})", placeholders.join(", "));
@@ -257,6 +272,30 @@ pub struct EventRow {
     pub request_hash: Option<String>,
     pub is_retry: f64,
     pub retry_of: Option<String>,
+    #[serde(default)]
+    pub cache_write_tokens: f64,
+    #[serde(default)]
+    pub cache_write_1h_tokens: f64,
+    #[serde(default)]
+    pub cached_audio_input_tokens: f64,
+    #[serde(default)]
+    pub image_input_tokens: f64,
+    #[serde(default)]
+    pub cached_image_input_tokens: f64,
+    #[serde(default)]
+    pub image_output_tokens: f64,
+    #[serde(default)]
+    pub audio_duration_ms: f64,
+    #[serde(default)]
+    pub characters: f64,
+    #[serde(default)]
+    pub images: f64,
+    #[serde(default)]
+    pub image_size: Option<String>,
+    #[serde(default)]
+    pub image_quality: Option<String>,
+    #[serde(default)]
+    pub service_tier: Option<String>,
 }
 
 pub struct EventFilter<'a> {
