@@ -8,6 +8,7 @@ pub mod access;
 pub mod attribution;
 pub mod collector;
 pub mod decimal;
+pub mod endpoints;
 pub mod event;
 pub mod gateway;
 pub mod keys;

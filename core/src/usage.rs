@@ -208,7 +208,7 @@ struct OutputDetails {
 }
 
 /// `3`, `3.2` seconds -> milliseconds, without going through a float.
-fn seconds_to_ms(n: &serde_json::Number) -> Option<u64> {
+pub(crate) fn seconds_to_ms(n: &serde_json::Number) -> Option<u64> {
     if let Some(s) = n.as_u64() {
         return s.checked_mul(1000);
     }

@@ -204,3 +204,34 @@ test('garbage from upstream passes through and is recorded without usage', async
   assert.equal(e.usage_source, 'missing');
   assert.equal(e.pricing_status, 'unpriced');
 });
+
+test('images, audio, speech and moderations are priced by their own units', async () => {
+  const openai = client('units-co');
+  // DALL-E 3, HD, 1792x1024: $0.12 per image.
+  await openai.images.generate({ model: 'dall-e-3', prompt: 'a cat', size: '1792x1024', quality: 'hd', n: 1 });
+  // whisper-1: $0.006 per minute; 90 s of audio.
+  await openai.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(Buffer.alloc(1000), 'a.mp3') },
+    { headers: { 'x-mock-audio-seconds': '90' } });
+  // tts-1: $15 per 1M characters; "hello there" is 11 characters.
+  const speech = await openai.audio.speech.create({ model: 'tts-1', input: 'hello there', voice: 'alloy' });
+  assert.ok((await speech.arrayBuffer()).byteLength > 0);
+  // Moderation is free: priced, at $0.
+  await openai.moderations.create({ model: 'omni-moderation-latest', input: 'hello' });
+  // GPT Image: text input, image input and image output tokens, as upstream reports them.
+  const direct = await (await fetch(`${stack.mock.url}/v1/images/generations`, { method: 'POST',
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-image-1', prompt: 'a cat', size: '1024x1024', quality: 'low' }) })).json();
+  await openai.images.generate({ model: 'gpt-image-1', prompt: 'a cat', size: '1024x1024', quality: 'low' });
+
+  const events = await stack.waitForEvents('units-co', (d) => d.length === 5, { timeoutMs: 15000 });
+  const by = (endpoint, model) => events.find((e) => e.endpoint === endpoint && e.model?.startsWith(model));
+  assert.equal(by('/v1/images/generations', 'dall-e-3').cost_nanousd, 120_000_000);
+  assert.equal(by('/v1/audio/transcriptions', 'whisper-1').cost_nanousd, 9_000_000);
+  assert.equal(by('/v1/audio/speech', 'tts-1').cost_nanousd, 11 * 15_000);
+  const mod = by('/v1/moderations', 'omni-moderation');
+  assert.deepEqual([mod.pricing_status, mod.cost_nanousd], ['priced', 0]);
+  // gpt-image-1: $5 text in, $10 image in, $40 image out per 1M tokens.
+  const u = direct.usage;
+  const textIn = u.input_tokens_details?.text_tokens ?? u.input_tokens;
+  const imageIn = u.input_tokens_details?.image_tokens ?? 0;
+  assert.equal(by('/v1/images/generations', 'gpt-image-1').cost_nanousd, textIn * 5000 + imageIn * 10000 + u.output_tokens * 40000);
+});

@@ -23,7 +23,8 @@ use llmobserve_core::retry;
 use llmobserve_core::stream::{StreamApi, StreamObserver};
 use llmobserve_core::time::UnixMillis;
 use llmobserve_core::tokens::{estimate_input_tokens, estimate_output_tokens};
-use llmobserve_core::usage::{response_facts, Usage, UsageSource};
+use llmobserve_core::endpoints::call_usage;
+use llmobserve_core::usage::{Usage, UsageSource};
 use worker::{
     AbortController, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
     Response,
@@ -252,8 +253,8 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         let bytes = upstream.bytes().await?;
         let done = now();
         if (200..300).contains(&status) {
-            let rf = response_facts(&bytes);
-            record.usage_source = if rf.usage.is_some() { UsageSource::Reported } else { UsageSource::Missing };
+            let (rf, source) = call_usage(&record.endpoint, &facts, Some(&bytes));
+            record.usage_source = source;
             record.usage = rf.usage;
             record.response_model = rf.model;
         } else {
@@ -271,7 +272,13 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         return Ok(Response::builder().with_status(status).with_headers(out_headers).fixed(bytes));
     }
 
-    // 5c. Anything else (audio, files) streams back untouched.
+    // 5c. Anything else (audio, files) streams back untouched; speech is billed by the
+    // characters of its request.
+    if (200..300).contains(&status) {
+        let (rf, source) = call_usage(&record.endpoint, &facts, None);
+        record.usage_source = source;
+        record.usage = rf.usage;
+    }
     record.latency_ms = elapsed_ms(started, headers_at);
     out_headers.append("server-timing", &server_timing(started, fetch_started, headers_at, now()))?;
     record_event(env, ctx, price_call(env, record).await);
