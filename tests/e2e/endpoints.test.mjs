@@ -87,7 +87,7 @@ test('every endpoint answers through the gateway exactly as upstream does direct
     const label = `${method} ${path} ${opts.body && typeof opts.body === 'string' ? opts.body.slice(0, 60) : ''}`;
     sameResponse(await both(method, path, opts), label);
   }
-  const events = await stack.waitForEvents('parity-co', (d) => d.length === cases.length, { timeoutMs: 20000 });
+  const events = await stack.waitForEvents('parity-co', (d) => d.length === cases.length, { timeoutMs: 60000 });
   assert.equal(events.length, cases.length, 'one event per call');
 });
 

@@ -118,7 +118,7 @@ export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', v
       return r.json;
     },
     /** Polls until `pred(events)` holds for the tenant's latest events (events are written after the response). */
-    async waitForEvents(tenant, pred, { timeoutMs = 10000 } = {}) {
+    async waitForEvents(tenant, pred, { timeoutMs = 30000 } = {}) {
       const deadline = Date.now() + timeoutMs;
       let last;
       for (;;) {
