@@ -9,9 +9,13 @@
 
 use serde::Deserialize;
 
-use crate::gateway::RequestFacts;
+use crate::attribution::{Attribution, TenantId};
+use crate::event::{CallRecord, Outcome};
+use crate::gateway::{RequestFacts, UpstreamFacts};
+use crate::keys::reported_event_id;
+use crate::time::UnixMillis;
 use crate::pricing::{ImageQuality, ImageSize};
-use crate::usage::{response_facts, Images, ResponseFacts, Usage, UsageSource};
+use crate::usage::{response_facts, Images, ResponseFacts, ServiceTier, Usage, UsageSource};
 
 #[derive(Deserialize)]
 struct Extra {
@@ -58,10 +62,93 @@ pub fn call_usage(endpoint: &str, request: &RequestFacts, response: Option<&[u8]
         "/v1/moderations" if facts.usage.is_none() && response.is_some() => {
             facts.usage = Some(Usage::default());
         }
+        // Creating or polling a batch costs nothing itself; a finished batch's usage is
+        // billed once, by its own event (see `BatchBilling`).
+        p if p.starts_with("/v1/batches") => facts.usage = None,
         _ => {}
     }
     let source = if facts.usage.is_some() { UsageSource::Reported } else { UsageSource::Missing };
     (facts, source)
+}
+
+/// A finished batch as `GET /v1/batches/{id}` reports it: the usage of all its requests,
+/// billed at the Batch tier. Recorded as one event whose id is derived from the batch id,
+/// so polling the batch again never bills it twice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchBilling {
+    pub batch_id: String,
+    pub model: Option<String>,
+    pub endpoint: String,
+    pub usage: Usage,
+    pub created_at: UnixMillis,
+    pub finished_at: UnixMillis,
+}
+
+#[derive(Deserialize)]
+struct BatchObject {
+    id: String,
+    object: String,
+    status: String,
+    endpoint: Option<String>,
+    model: Option<String>,
+    created_at: Option<i64>,
+    completed_at: Option<i64>,
+    expired_at: Option<i64>,
+    cancelled_at: Option<i64>,
+}
+
+impl BatchBilling {
+    /// Reads a batch object; `Some` only for a finished batch (completed, expired or
+    /// cancelled) that reports usage.
+    pub fn from_response(body: &[u8]) -> Option<BatchBilling> {
+        let b: BatchObject = serde_json::from_slice(body).ok()?;
+        if b.object != "batch" || !matches!(b.status.as_str(), "completed" | "expired" | "cancelled") {
+            return None;
+        }
+        let usage = response_facts(body).usage?;
+        if usage.input_tokens == 0 && usage.output_tokens == 0 {
+            return None;
+        }
+        let created = b.created_at.unwrap_or(0).saturating_mul(1000);
+        let finished = b.completed_at.or(b.expired_at).or(b.cancelled_at).map_or(created, |t| t.saturating_mul(1000));
+        Some(BatchBilling {
+            batch_id: b.id,
+            model: b.model.filter(|m| !m.is_empty()),
+            endpoint: b.endpoint.unwrap_or_default(),
+            usage: Usage { service_tier: ServiceTier::Batch, ..usage },
+            created_at: UnixMillis(created),
+            finished_at: UnixMillis(finished),
+        })
+    }
+
+    /// The batch's own event, attributed like the call that found it finished.
+    pub fn into_call(self, tenant: TenantId, attribution: Attribution, key_id: Option<String>) -> CallRecord {
+        CallRecord {
+            id: reported_event_id(tenant.as_str(), &format!("batch:{}", self.batch_id)),
+            tenant,
+            attribution,
+            key_id,
+            provider: "openai".to_owned(),
+            endpoint: self.endpoint,
+            method: "BATCH".to_owned(),
+            request_model: self.model,
+            response_model: None,
+            is_stream: false,
+            status_code: 200,
+            error: None,
+            usage: Some(self.usage),
+            usage_source: UsageSource::Reported,
+            started_at: self.created_at,
+            latency_ms: u64::try_from(self.finished_at.0 - self.created_at.0).unwrap_or(0),
+            ttfb_ms: None,
+            outcome: Outcome::Completed,
+            upstream: UpstreamFacts::default(),
+            request_hash: None,
+            is_retry: false,
+            retry_of: None,
+            client_event_id: Some(self.batch_id),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -106,5 +193,21 @@ mod tests {
         assert_eq!(f.usage, Some(Usage::default()));
         let (f, src) = call_usage("/v1/audio/transcriptions", &RequestFacts::default(), None);
         assert_eq!((f.usage, src), (None, UsageSource::Missing));
+    }
+
+    #[test]
+    fn a_finished_batch_is_billed_once_at_the_batch_tier() {
+        let body = br#"{"id":"batch_1","object":"batch","endpoint":"/v1/chat/completions","model":"gpt-4o-mini","status":"completed",
+            "created_at":1795831553,"completed_at":1795831556,"usage":{"input_tokens":1000,"input_tokens_details":{"cached_tokens":0},"output_tokens":200,"total_tokens":1200}}"#;
+        let b = BatchBilling::from_response(body).unwrap();
+        assert_eq!((b.usage.input_tokens, b.usage.output_tokens, b.usage.service_tier), (1000, 200, ServiceTier::Batch));
+        let tenant = TenantId::parse("acme-corp").unwrap();
+        let call = b.clone().into_call(tenant.clone(), Attribution::default(), None);
+        assert_eq!(call.id, b.into_call(tenant, Attribution::default(), None).id, "polling again maps to the same event");
+        assert_eq!(call.latency_ms, 3000);
+        let running = br#"{"id":"batch_1","object":"batch","status":"in_progress","usage":{"input_tokens":5,"output_tokens":0}}"#;
+        assert_eq!(BatchBilling::from_response(running), None);
+        let (f, _) = call_usage("/v1/batches/batch_1", &RequestFacts::default(), Some(body));
+        assert_eq!(f.usage, None, "polling a batch is not itself billed");
     }
 }

@@ -235,3 +235,22 @@ test('images, audio, speech and moderations are priced by their own units', asyn
   const imageIn = u.input_tokens_details?.image_tokens ?? 0;
   assert.equal(by('/v1/images/generations', 'gpt-image-1').cost_nanousd, textIn * 5000 + imageIn * 10000 + u.output_tokens * 40000);
 });
+
+test('a finished batch is billed once, at the Batch discount, however often it is polled', async () => {
+  const openai = client('batch-co');
+  const batch = await openai.batches.create({ input_file_id: 'file-1', endpoint: '/v1/chat/completions', completion_window: '24h' });
+  const poll = { headers: { 'x-mock-batch-model': 'gpt-4o-mini', 'x-mock-prompt-tokens': '1000', 'x-mock-completion-tokens': '200' } };
+  for (let i = 0; i < 3; i++) assert.equal((await openai.batches.retrieve(batch.id, poll)).status, 'completed');
+  const events = await stack.waitForEvents('batch-co', (d) => d.length === 5);
+  const billed = events.filter((e) => e.cost_nanousd > 0);
+  assert.equal(billed.length, 1, 'one billing event for the batch');
+  const [b] = billed;
+  assert.equal(b.client_event_id, batch.id);
+  assert.equal(b.method, 'BATCH');
+  // gpt-4o-mini at the Batch tier: half of $0.15 in and $0.60 out per 1M.
+  assert.equal(b.cost_nanousd, (1000 * 150 + 200 * 600) / 2);
+  assert.match(b.price_ref, /#batch/);
+  const calls = events.filter((e) => e.method !== 'BATCH');
+  assert.equal(calls.length, 4);
+  assert.ok(calls.every((e) => e.cost_nanousd === null), 'creating and polling a batch costs nothing itself');
+});

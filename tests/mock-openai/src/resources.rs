@@ -303,7 +303,11 @@ pub(crate) fn get_batch(ctx: &Ctx, id: &str) -> Answer {
         .find(|b| b.id == id)
         .cloned();
     match found {
-        Some(batch) => {
+        Some(mut batch) => {
+            // `x-mock-batch-model`: the model the batch ran on, as OpenAI reports it once done.
+            if let Some(m) = ctx.headers.get("x-mock-batch-model").and_then(|v| v.to_str().ok()) {
+                batch.model = J::S(m.to_owned());
+            }
             let usage = Usage::with_defaults(0, 0, &ctx.mock);
             ctx.ok(&batch.to_json(true, usage), None)
         }

@@ -23,7 +23,7 @@ use llmobserve_core::retry;
 use llmobserve_core::stream::{StreamApi, StreamObserver};
 use llmobserve_core::time::UnixMillis;
 use llmobserve_core::tokens::{estimate_input_tokens, estimate_output_tokens};
-use llmobserve_core::endpoints::call_usage;
+use llmobserve_core::endpoints::{call_usage, BatchBilling};
 use llmobserve_core::usage::{Usage, UsageSource};
 use worker::{
     AbortController, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
@@ -253,6 +253,10 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         let bytes = upstream.bytes().await?;
         let done = now();
         if (200..300).contains(&status) {
+            if let Some(batch) = BatchBilling::from_response(&bytes) {
+                let call = batch.into_call(record.tenant.clone(), record.attribution.clone(), record.key_id.clone());
+                record_event(env, ctx, price_call(env, call).await);
+            }
             let (rf, source) = call_usage(&record.endpoint, &facts, Some(&bytes));
             record.usage_source = source;
             record.usage = rf.usage;
