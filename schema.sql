@@ -51,6 +51,35 @@ CREATE TABLE events (
   price_version        TEXT,               -- registry version used
   started_at           INTEGER NOT NULL,   -- unix ms at request entry
   latency_ms           INTEGER NOT NULL,
+  -- raw usage of other modalities and the tier (0002), so a cost can be recomputed
+  cache_write_tokens         INTEGER NOT NULL DEFAULT 0,
+  cache_write_1h_tokens      INTEGER NOT NULL DEFAULT 0,
+  cached_audio_input_tokens  INTEGER NOT NULL DEFAULT 0,
+  image_input_tokens         INTEGER NOT NULL DEFAULT 0,
+  cached_image_input_tokens  INTEGER NOT NULL DEFAULT 0,
+  image_output_tokens        INTEGER NOT NULL DEFAULT 0,
+  audio_duration_ms          INTEGER NOT NULL DEFAULT 0,
+  characters                 INTEGER NOT NULL DEFAULT 0,
+  images                     INTEGER NOT NULL DEFAULT 0,
+  image_size                 TEXT,         -- 1024x1024
+  image_quality              TEXT,         -- standard, hd, low, medium, high
+  service_tier               TEXT NOT NULL DEFAULT 'standard',
+  repricing_run_id           TEXT,         -- the last re-pricing run that changed this event
+  outcome              TEXT NOT NULL DEFAULT 'completed'
+    CHECK (outcome IN ('completed', 'stream_cancelled', 'stream_interrupted', 'upstream_unreachable', 'upstream_timeout')),
+  ttfb_ms              INTEGER,            -- request entry to upstream's response headers
+  upstream_request_id  TEXT,               -- upstream's x-request-id
+  error_type           TEXT,               -- upstream error.type (error holds error.code)
+  retry_after_ms       INTEGER,
+  ratelimit_limit_requests     INTEGER,
+  ratelimit_remaining_requests INTEGER,
+  ratelimit_limit_tokens       INTEGER,
+  ratelimit_remaining_tokens   INTEGER,
+  properties           TEXT,               -- JSON object of x-llmobserve-property-* values
+  client_event_id      TEXT,               -- the id an application gave a reported event
+  request_hash         TEXT,               -- SHA-256 of the request body
+  is_retry             INTEGER NOT NULL DEFAULT 0 CHECK (is_retry IN (0, 1)),
+  retry_of             TEXT,               -- event id of the failed attempt this call retried
   CHECK ((pricing_status = 'priced') = (cost_nanousd IS NOT NULL))
 );
 
@@ -59,6 +88,47 @@ CREATE INDEX events_by_tenant_time ON events (tenant_id, started_at DESC, id DES
   request_model, response_model, provider, endpoint, section_path);
 CREATE INDEX events_by_tenant_customer ON events (tenant_id, customer_id, started_at DESC, id DESC);
 CREATE INDEX events_by_tenant_run ON events (tenant_id, run_id, started_at, id);
+CREATE INDEX events_by_tenant_run_request ON events (tenant_id, run_id, request_hash, started_at);
+CREATE INDEX events_by_tenant_retry_of ON events (tenant_id, retry_of) WHERE retry_of IS NOT NULL;
+
+-- Append-only: a PUT adds a row, a DELETE adds a row with spec NULL. The newest row per
+-- (provider, model, effective_from) is in force; MAX(id) is the override revision that
+-- names the price list (price_version `<registry>+o<id>`).
+CREATE TABLE price_overrides (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  provider        TEXT NOT NULL,
+  model           TEXT NOT NULL,
+  effective_from  TEXT NOT NULL,           -- YYYY-MM-DD (UTC)
+  spec            TEXT,                    -- the entry as JSON, registry format; NULL: deleted
+  note            TEXT,
+  created_by      TEXT,                    -- key id, or 'admin-token'
+  created_at      INTEGER NOT NULL         -- unix ms
+);
+
+CREATE INDEX price_overrides_by_model ON price_overrides (provider, model, effective_from, id);
+
+CREATE TABLE repricing_runs (
+  id                    TEXT PRIMARY KEY,  -- rp_<hex>
+  tenant_id             TEXT NOT NULL,
+  from_ms               INTEGER NOT NULL,  -- started_at >= from_ms
+  to_ms                 INTEGER NOT NULL,  -- started_at < to_ms
+  status                TEXT NOT NULL CHECK (status IN ('running', 'complete')),
+  cursor_started_at     INTEGER,           -- last event done (keyset cursor)
+  cursor_id             TEXT,
+  events_seen           INTEGER NOT NULL DEFAULT 0,
+  events_changed        INTEGER NOT NULL DEFAULT 0,
+  priced_before         INTEGER NOT NULL DEFAULT 0,
+  priced_after          INTEGER NOT NULL DEFAULT 0,
+  total_before_nanousd  INTEGER NOT NULL DEFAULT 0,
+  total_after_nanousd   INTEGER NOT NULL DEFAULT 0,
+  old_price_versions    TEXT NOT NULL DEFAULT '{}',  -- JSON {version: events}
+  new_price_version     TEXT NOT NULL,
+  requested_by          TEXT,
+  created_at            INTEGER NOT NULL,
+  finished_at           INTEGER
+);
+
+CREATE INDEX repricing_runs_by_tenant ON repricing_runs (tenant_id, created_at);
 
 CREATE TABLE insights (
   id          TEXT PRIMARY KEY,

@@ -14,12 +14,17 @@ pub const RUN_ID: &str = "x-llmobserve-run-id";
 pub const ATTEMPT: &str = "x-llmobserve-attempt";
 /// Carries the gateway key in pass-through mode; read by auth, not by attribution.
 pub const KEY: &str = "x-llmobserve-key";
+/// Prefix of free-form property headers: `x-llmobserve-property-<name>`.
+pub const PROPERTY_PREFIX: &str = "x-llmobserve-property-";
 
 pub const MAX_ID_LEN: usize = 128;
 pub const MAX_SEGMENT_LEN: usize = 64;
 pub const MAX_SECTION_DEPTH: usize = 16;
 pub const MAX_SECTION_LEN: usize = 512;
 pub const MAX_ATTEMPT: u32 = 1000;
+pub const MAX_PROPERTIES: usize = 16;
+pub const MAX_PROPERTY_NAME_LEN: usize = 64;
+pub const MAX_PROPERTY_VALUE_LEN: usize = 256;
 
 /// A bad attribution value: which header, and what to change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,6 +161,50 @@ impl fmt::Display for SectionPath {
     }
 }
 
+/// Free-form properties (`feature=summary`), sorted by name, names unique.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Properties(Vec<(String, String)>);
+
+impl Properties {
+    /// Adds one property; `source` names where it came from, for the error message.
+    pub fn insert(&mut self, source: &str, name: &str, value: &str) -> Result<(), AttributionError> {
+        let name = name.to_ascii_lowercase();
+        if name.is_empty() || name.len() > MAX_PROPERTY_NAME_LEN
+            || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        {
+            return Err(err(source, format!("property names are 1 to {MAX_PROPERTY_NAME_LEN} of a-z 0-9 _ -")));
+        }
+        if value.is_empty() || value.len() > MAX_PROPERTY_VALUE_LEN || !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(err(source, format!("property values are 1 to {MAX_PROPERTY_VALUE_LEN} printable ASCII characters")));
+        }
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&name)) {
+            Ok(_) => return Err(err(source, format!("property {name:?} is given twice"))),
+            Err(at) => {
+                if self.0.len() >= MAX_PROPERTIES {
+                    return Err(err(source, format!("at most {MAX_PROPERTIES} properties per call")));
+                }
+                self.0.insert(at, (name, value.to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// As a JSON object (`{"feature":"summary"}`), the form stored on the event.
+    pub fn to_json(&self) -> String {
+        let map: serde_json::Map<String, serde_json::Value> =
+            self.0.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        serde_json::Value::Object(map).to_string()
+    }
+}
+
 /// Everything the request headers say about who and what caused the call.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Attribution {
@@ -165,6 +214,7 @@ pub struct Attribution {
     pub run_id: Option<RunId>,
     /// From `x-llmobserve-attempt`, else from the section's innermost retry segment.
     pub attempt: Option<u32>,
+    pub properties: Properties,
 }
 
 /// Reads the `x-llmobserve-*` headers (names in any case). An unknown `x-llmobserve-*`
@@ -193,9 +243,12 @@ pub fn parse_attribution<'a>(
                 explicit_attempt = Some(n);
             }
             KEY => {}
+            other if other.starts_with(PROPERTY_PREFIX) => {
+                a.properties.insert(other, &other[PROPERTY_PREFIX.len()..], value)?;
+            }
             other => {
                 return Err(err(other, format!(
-                    "unknown llmobserve header; known: {TENANT}, {CUSTOMER}, {SECTION}, {RUN_ID}, {ATTEMPT}, {KEY}"
+                    "unknown llmobserve header; known: {TENANT}, {CUSTOMER}, {SECTION}, {RUN_ID}, {ATTEMPT}, {KEY}, {PROPERTY_PREFIX}<name>"
                 )))
             }
         }
@@ -258,5 +311,23 @@ mod tests {
     fn repeated_header_joined_by_fetch_is_rejected() {
         // Fetch joins repeated headers with ", ": that must not pass as one tenant.
         assert!(parse_attribution([("x-llmobserve-tenant", "acme, bigco")]).is_err());
+    }
+
+    #[test]
+    fn property_headers() {
+        let a = parse_attribution([
+            ("X-LLMObserve-Property-Feature", "summary v2"),
+            ("x-llmobserve-property-ab_test", "B"),
+        ])
+        .unwrap();
+        assert_eq!(a.properties.iter().collect::<Vec<_>>(), [("ab_test", "B"), ("feature", "summary v2")]);
+        assert_eq!(a.properties.to_json(), r#"{"ab_test":"B","feature":"summary v2"}"#);
+        assert!(parse_attribution([("x-llmobserve-property-", "x")]).is_err());
+        assert!(parse_attribution([("x-llmobserve-property-a.b", "x")]).is_err());
+        assert!(parse_attribution([("x-llmobserve-property-a", "tab\there")]).is_err());
+        assert!(parse_attribution([("x-llmobserve-property-a", "")]).is_err());
+        let many: Vec<(String, String)> = (0..=MAX_PROPERTIES).map(|i| (format!("x-llmobserve-property-p{i}"), "v".into())).collect();
+        let e = parse_attribution(many.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap_err();
+        assert!(e.reason.contains("at most 16"), "{e}");
     }
 }

@@ -24,13 +24,17 @@ impl UpstreamBase {
         } else if let Some(r) = t.strip_prefix("http://") {
             ("http://", r)
         } else {
-            return Err(format!("OPENAI_BASE_URL {t:?} must start with https:// or http://"));
+            return Err(format!(
+                "OPENAI_BASE_URL {t:?} must start with https:// or http://"
+            ));
         };
         let rest = rest.trim_end_matches('/');
         let rest = rest.strip_suffix("/v1").unwrap_or(rest);
         let host = rest.split('/').next().unwrap_or("");
         if host.is_empty() || rest.contains(['?', '#', '@', ' ']) {
-            return Err(format!("OPENAI_BASE_URL {t:?} must be an origin such as https://api.openai.com"));
+            return Err(format!(
+                "OPENAI_BASE_URL {t:?} must be an origin such as https://api.openai.com"
+            ));
         }
         Ok(UpstreamBase(format!("{scheme}{rest}")))
     }
@@ -48,8 +52,17 @@ impl UpstreamBase {
 /// Headers that describe one connection, not the message (RFC 9110 section 7.6.1), plus
 /// those the platform sets itself.
 const HOP_BY_HOP: &[&str] = &[
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-    "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
 ];
 
 /// Whether a request header goes upstream. `authorization` is decided by [`Credentials`].
@@ -77,7 +90,10 @@ pub enum Credentials<'a> {
     Managed { gateway_key: &'a str },
     /// `x-llmobserve-key: <gateway key>` plus the caller's own `Authorization`, which is
     /// forwarded untouched and never stored.
-    PassThrough { gateway_key: &'a str, upstream_authorization: &'a str },
+    PassThrough {
+        gateway_key: &'a str,
+        upstream_authorization: &'a str,
+    },
 }
 
 /// Why a request has no usable credentials. Each message says what to send instead.
@@ -113,9 +129,10 @@ pub fn credentials<'a>(
 ) -> Result<Credentials<'a>, CredentialError> {
     let bearer = authorization.and_then(bearer_token);
     match (llmobserve_key.map(str::trim), authorization) {
-        (Some(key), Some(auth)) if !auth.trim().is_empty() => {
-            Ok(Credentials::PassThrough { gateway_key: key, upstream_authorization: auth })
-        }
+        (Some(key), Some(auth)) if !auth.trim().is_empty() => Ok(Credentials::PassThrough {
+            gateway_key: key,
+            upstream_authorization: auth,
+        }),
         (Some(_), _) => Err(CredentialError::PassThroughWithoutAuthorization),
         (None, _) => match bearer {
             Some(b) if looks_like_gateway_key(b) => Ok(Credentials::Managed { gateway_key: b }),
@@ -128,9 +145,65 @@ pub fn credentials<'a>(
 impl Credentials<'_> {
     pub fn gateway_key(&self) -> &str {
         match self {
-            Credentials::Managed { gateway_key } | Credentials::PassThrough { gateway_key, .. } => gateway_key,
+            Credentials::Managed { gateway_key } | Credentials::PassThrough { gateway_key, .. } => {
+                gateway_key
+            }
         }
     }
+}
+
+/// Whether the gateway reads a request body (to learn the model and how it streams) or
+/// streams it upstream untouched. JSON bodies are read, and so are the multipart forms of
+/// the audio and image endpoints, whose price depends on their fields; file uploads and
+/// other bodies go through without being copied into the worker.
+pub fn reads_request_body(path: &str, content_type: Option<&str>) -> bool {
+    let ct = content_type.unwrap_or("").trim().to_ascii_lowercase();
+    if ct.is_empty() || ct.starts_with("application/json") || ct.ends_with("+json") {
+        return true;
+    }
+    ct.starts_with("multipart/form-data") && (path.starts_with("/v1/audio/") || path.starts_with("/v1/images/"))
+}
+
+/// Whether the gateway reads a response body to extract usage (JSON), or streams it back
+/// untouched (audio, files, anything else).
+pub fn reads_response_body(content_type: Option<&str>) -> bool {
+    let ct = content_type.unwrap_or("").trim().to_ascii_lowercase();
+    ct.starts_with("application/json") || ct.ends_with("+json")
+}
+
+/// The small text fields of a `multipart/form-data` body (`model`, `n`, `size`, ...);
+/// file parts and fields over 1 KiB are skipped. Empty when the body is not multipart.
+pub fn multipart_text_fields(content_type: &str, body: &[u8]) -> Vec<(String, String)> {
+    let Some(boundary) = content_type.split(';').find_map(|p| {
+        let p = p.trim();
+        p.strip_prefix("boundary=").map(|b| b.trim_matches('"'))
+    }) else {
+        return Vec::new();
+    };
+    if boundary.is_empty() {
+        return Vec::new();
+    }
+    let delimiter = format!("--{boundary}");
+    let d = delimiter.as_bytes();
+    let mut fields = Vec::new();
+    let mut rest = body;
+    while let Some(at) = rest.windows(d.len()).position(|w| w == d) {
+        rest = &rest[at + d.len()..];
+        let Some(head_end) = rest.windows(4).position(|w| w == b"\r\n\r\n") else { break };
+        let head = String::from_utf8_lossy(&rest[..head_end]).to_ascii_lowercase();
+        let content = &rest[head_end + 4..];
+        let end = content.windows(d.len()).position(|w| w == d).unwrap_or(content.len());
+        let value = content[..end].strip_suffix(b"\r\n").unwrap_or(&content[..end]);
+        let name = head.split(';').find_map(|p| p.trim().strip_prefix("name=").map(|n| n.trim_matches('"').to_owned()));
+        if let (Some(name), false) = (name, head.contains("filename=")) {
+            if value.len() <= 1024 {
+                if let Ok(v) = std::str::from_utf8(value) {
+                    fields.push((name, v.to_owned()));
+                }
+            }
+        }
+    }
+    fields
 }
 
 /// What the request body says that matters for pricing. The body itself is forwarded
@@ -139,15 +212,41 @@ impl Credentials<'_> {
 pub struct RequestFacts {
     pub model: Option<String>,
     pub stream: bool,
+    /// The client itself asked for a usage chunk (`stream_options.include_usage: true`).
+    pub include_usage: bool,
+    /// Images asked for (`n`), their `size` and `quality` (image endpoints).
+    pub n: Option<u64>,
+    pub size: Option<String>,
+    pub quality: Option<String>,
+    /// Characters of a speech request's `input` (what text-to-speech is billed by).
+    pub input_characters: Option<u64>,
 }
 
 #[derive(Deserialize)]
 struct RawRequest {
     model: Option<serde_json::Value>,
     stream: Option<serde_json::Value>,
+    stream_options: Option<serde_json::Value>,
+    n: Option<serde_json::Value>,
+    size: Option<serde_json::Value>,
+    quality: Option<serde_json::Value>,
+    input: Option<serde_json::Value>,
 }
 
 impl RequestFacts {
+    /// Reads the facts of a multipart form (audio and image endpoints).
+    pub fn from_multipart(content_type: &str, body: &[u8]) -> RequestFacts {
+        let fields = multipart_text_fields(content_type, body);
+        let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        RequestFacts {
+            model: field("model"),
+            n: field("n").and_then(|n| n.trim().parse().ok()),
+            size: field("size"),
+            quality: field("quality"),
+            ..RequestFacts::default()
+        }
+    }
+
     /// Reads `model` and `stream` from a JSON body; anything else (multipart, empty,
     /// invalid JSON) gives empty facts: upstream, not the gateway, judges the request.
     pub fn from_body(body: &[u8]) -> RequestFacts {
@@ -155,8 +254,117 @@ impl RequestFacts {
             Ok(r) => RequestFacts {
                 model: r.model.and_then(|m| m.as_str().map(str::to_owned)),
                 stream: r.stream.and_then(|s| s.as_bool()).unwrap_or(false),
+                include_usage: r
+                    .stream_options
+                    .and_then(|o| o.get("include_usage").and_then(serde_json::Value::as_bool))
+                    .unwrap_or(false),
+                n: r.n.and_then(|n| n.as_u64()),
+                size: r.size.and_then(|v| v.as_str().map(str::to_owned)),
+                quality: r.quality.and_then(|v| v.as_str().map(str::to_owned)),
+                input_characters: r.input.and_then(|v| v.as_str().map(|t| t.chars().count() as u64)),
             },
             Err(_) => RequestFacts::default(),
+        }
+    }
+}
+
+/// The request body with `stream_options.include_usage` set to true, so that upstream
+/// reports exact usage at the end of the stream. Changes nothing else: when the body has
+/// no `stream_options`, the member is inserted after the opening brace and every other
+/// byte stays as the client sent it. `None` when the body is not a JSON object.
+pub fn with_include_usage(body: &[u8]) -> Option<Vec<u8>> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let object = value.as_object()?;
+    if !object.contains_key("stream_options") {
+        let brace = body.iter().position(|&b| b == b'{')?;
+        let mut out = Vec::with_capacity(body.len() + 40);
+        out.extend_from_slice(&body[..=brace]);
+        out.extend_from_slice(br#""stream_options":{"include_usage":true}"#);
+        if !object.is_empty() {
+            out.push(b',');
+        }
+        out.extend_from_slice(&body[brace + 1..]);
+        return Some(out);
+    }
+    let mut object = object.clone();
+    let options = object
+        .entry("stream_options")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    if !options.is_object() {
+        *options = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let Some(o) = options.as_object_mut() {
+        o.insert("include_usage".to_owned(), serde_json::Value::Bool(true));
+    }
+    serde_json::to_vec(&object).ok()
+}
+
+/// What upstream's response headers (and error body) say beyond the body itself: its
+/// request id, rate-limit headroom, and for errors their type, code and `retry-after`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpstreamFacts {
+    pub request_id: Option<String>,
+    pub retry_after_ms: Option<u64>,
+    pub limit_requests: Option<u64>,
+    pub remaining_requests: Option<u64>,
+    pub limit_tokens: Option<u64>,
+    pub remaining_tokens: Option<u64>,
+    pub error_type: Option<String>,
+    pub error_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: Option<ErrorObject>,
+}
+
+#[derive(Deserialize)]
+struct ErrorObject {
+    #[serde(rename = "type")]
+    kind: Option<serde_json::Value>,
+    code: Option<serde_json::Value>,
+}
+
+fn json_text(v: Option<serde_json::Value>) -> Option<String> {
+    match v? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+    .filter(|s| !s.is_empty() && s.len() <= 128)
+}
+
+impl UpstreamFacts {
+    /// Reads OpenAI's response headers (`x-request-id`, `x-ratelimit-*`, `retry-after`,
+    /// `retry-after-ms`). Names in any case; values that do not parse are ignored.
+    pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> UpstreamFacts {
+        let mut f = UpstreamFacts::default();
+        let mut retry_after_s = None;
+        for (name, value) in headers {
+            let value = value.trim();
+            let num = || value.parse::<u64>().ok();
+            match name.to_ascii_lowercase().as_str() {
+                "x-request-id" if value.len() <= 128 => f.request_id = Some(value.to_owned()),
+                "x-ratelimit-limit-requests" => f.limit_requests = num(),
+                "x-ratelimit-remaining-requests" => f.remaining_requests = num(),
+                "x-ratelimit-limit-tokens" => f.limit_tokens = num(),
+                "x-ratelimit-remaining-tokens" => f.remaining_tokens = num(),
+                "retry-after-ms" => f.retry_after_ms = num(),
+                "retry-after" => retry_after_s = num(),
+                _ => {}
+            }
+        }
+        if f.retry_after_ms.is_none() {
+            f.retry_after_ms = retry_after_s.and_then(|s| s.checked_mul(1000));
+        }
+        f
+    }
+
+    /// Adds the `type` and `code` of an OpenAI-shaped error body, if it is one.
+    pub fn read_error_body(&mut self, body: &[u8]) {
+        if let Ok(ErrorBody { error: Some(e) }) = serde_json::from_slice::<ErrorBody>(body) {
+            self.error_type = json_text(e.kind);
+            self.error_code = json_text(e.code);
         }
     }
 }
@@ -167,23 +375,64 @@ mod tests {
 
     #[test]
     fn upstream_base_is_normalised_and_validated() {
-        assert_eq!(UpstreamBase::parse("https://api.openai.com").unwrap().as_str(), "https://api.openai.com");
-        assert_eq!(UpstreamBase::parse("https://api.openai.com/v1/").unwrap().as_str(), "https://api.openai.com");
-        assert_eq!(UpstreamBase::parse("http://127.0.0.1:9999").unwrap().url_for("/v1/chat/completions"),
-            "http://127.0.0.1:9999/v1/chat/completions");
-        assert_eq!(UpstreamBase::parse("https://proxy.corp/openai/v1").unwrap().as_str(), "https://proxy.corp/openai");
-        for bad in ["api.openai.com", "ftp://x", "https://", "https://user@evil.com", "https://a.com?x=1"] {
+        assert_eq!(
+            UpstreamBase::parse("https://api.openai.com")
+                .unwrap()
+                .as_str(),
+            "https://api.openai.com"
+        );
+        assert_eq!(
+            UpstreamBase::parse("https://api.openai.com/v1/")
+                .unwrap()
+                .as_str(),
+            "https://api.openai.com"
+        );
+        assert_eq!(
+            UpstreamBase::parse("http://127.0.0.1:9999")
+                .unwrap()
+                .url_for("/v1/chat/completions"),
+            "http://127.0.0.1:9999/v1/chat/completions"
+        );
+        assert_eq!(
+            UpstreamBase::parse("https://proxy.corp/openai/v1")
+                .unwrap()
+                .as_str(),
+            "https://proxy.corp/openai"
+        );
+        for bad in [
+            "api.openai.com",
+            "ftp://x",
+            "https://",
+            "https://user@evil.com",
+            "https://a.com?x=1",
+        ] {
             assert!(UpstreamBase::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn llmobserve_and_hop_by_hop_headers_never_go_upstream() {
-        for h in ["x-llmobserve-tenant", "X-LLMObserve-Key", "connection", "Transfer-Encoding", "host",
-                  "authorization", "cf-connecting-ip", "x-forwarded-for", "content-length"] {
+        for h in [
+            "x-llmobserve-tenant",
+            "X-LLMObserve-Key",
+            "connection",
+            "Transfer-Encoding",
+            "host",
+            "authorization",
+            "cf-connecting-ip",
+            "x-forwarded-for",
+            "content-length",
+        ] {
             assert!(!forwards_request_header(h), "{h}");
         }
-        for h in ["content-type", "openai-organization", "openai-project", "x-stainless-lang", "idempotency-key", "x-mock-status"] {
+        for h in [
+            "content-type",
+            "openai-organization",
+            "openai-project",
+            "x-stainless-lang",
+            "idempotency-key",
+            "x-mock-status",
+        ] {
             assert!(forwards_request_header(h), "{h}");
         }
         assert!(forwards_response_header("x-ratelimit-remaining-tokens"));
@@ -194,22 +443,127 @@ mod tests {
     fn credentials_modes() {
         let key = format!("llmo_{}", "a".repeat(64));
         let bearer = format!("Bearer {key}");
-        assert_eq!(credentials(Some(&bearer), None), Ok(Credentials::Managed { gateway_key: &key }));
+        assert_eq!(
+            credentials(Some(&bearer), None),
+            Ok(Credentials::Managed { gateway_key: &key })
+        );
         assert_eq!(
             credentials(Some("Bearer sk-user"), Some(&key)),
-            Ok(Credentials::PassThrough { gateway_key: &key, upstream_authorization: "Bearer sk-user" })
+            Ok(Credentials::PassThrough {
+                gateway_key: &key,
+                upstream_authorization: "Bearer sk-user"
+            })
         );
         assert_eq!(credentials(None, None), Err(CredentialError::Missing));
-        assert_eq!(credentials(Some("Bearer "), None), Err(CredentialError::Missing));
-        assert_eq!(credentials(Some("Bearer sk-user"), None), Err(CredentialError::NotAGatewayKey));
-        assert_eq!(credentials(None, Some(&key)), Err(CredentialError::PassThroughWithoutAuthorization));
+        assert_eq!(
+            credentials(Some("Bearer "), None),
+            Err(CredentialError::Missing)
+        );
+        assert_eq!(
+            credentials(Some("Bearer sk-user"), None),
+            Err(CredentialError::NotAGatewayKey)
+        );
+        assert_eq!(
+            credentials(None, Some(&key)),
+            Err(CredentialError::PassThroughWithoutAuthorization)
+        );
     }
 
     #[test]
     fn request_facts() {
         let f = RequestFacts::from_body(br#"{"model":"gpt-4o","stream":true,"messages":[]}"#);
-        assert_eq!(f, RequestFacts { model: Some("gpt-4o".into()), stream: true });
-        assert_eq!(RequestFacts::from_body(b"--boundary\r\n"), RequestFacts::default());
-        assert_eq!(RequestFacts::from_body(br#"{"model":5,"stream":"yes"}"#), RequestFacts::default());
+        assert_eq!(
+            f,
+            RequestFacts {
+                model: Some("gpt-4o".into()),
+                stream: true,
+                ..RequestFacts::default()
+            }
+        );
+        assert!(
+            RequestFacts::from_body(br#"{"stream":true,"stream_options":{"include_usage":true}}"#)
+                .include_usage
+        );
+        assert_eq!(
+            RequestFacts::from_body(b"--boundary\r\n"),
+            RequestFacts::default()
+        );
+        assert_eq!(
+            RequestFacts::from_body(br#"{"model":5,"stream":"yes"}"#),
+            RequestFacts::default()
+        );
+    }
+
+    #[test]
+    fn include_usage_is_added_without_touching_the_rest() {
+        let body = br#"{ "model": "gpt-4o", "stream": true, "messages": [] }"#;
+        let out = with_include_usage(body).unwrap();
+        assert_eq!(out, br#"{"stream_options":{"include_usage":true}, "model": "gpt-4o", "stream": true, "messages": [] }"#);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["stream_options"]["include_usage"], true);
+        let with_opts = with_include_usage(
+            br#"{"stream_options":{"include_obfuscation":false},"stream":true}"#,
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&with_opts).unwrap();
+        assert_eq!(
+            v["stream_options"],
+            serde_json::json!({"include_obfuscation": false, "include_usage": true})
+        );
+        assert_eq!(
+            with_include_usage(b"{}").unwrap(),
+            br#"{"stream_options":{"include_usage":true}}"#
+        );
+        assert_eq!(with_include_usage(b"[1]"), None);
+        assert_eq!(with_include_usage(b"not json"), None);
+    }
+
+    #[test]
+    fn upstream_facts_from_rate_limit_headers_and_error_body() {
+        let mut f = UpstreamFacts::from_headers([
+            ("X-Request-Id", "req_123"),
+            ("x-ratelimit-limit-requests", "10000"),
+            ("x-ratelimit-remaining-requests", "0"),
+            ("x-ratelimit-limit-tokens", "30000000"),
+            ("x-ratelimit-remaining-tokens", "29999989"),
+            ("x-ratelimit-reset-requests", "6ms"),
+            ("retry-after", "2"),
+        ]);
+        f.read_error_body(br#"{"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#);
+        assert_eq!(f, UpstreamFacts {
+            request_id: Some("req_123".into()),
+            retry_after_ms: Some(2000),
+            limit_requests: Some(10000),
+            remaining_requests: Some(0),
+            limit_tokens: Some(30_000_000),
+            remaining_tokens: Some(29_999_989),
+            error_type: Some("requests".into()),
+            error_code: Some("rate_limit_exceeded".into()),
+        });
+        let g = UpstreamFacts::from_headers([("retry-after-ms", "150"), ("retry-after", "9"), ("x-ratelimit-remaining-tokens", "lots")]);
+        assert_eq!((g.retry_after_ms, g.remaining_tokens), (Some(150), None));
+        let mut h = UpstreamFacts::default();
+        h.read_error_body(b"<html>502</html>");
+        assert_eq!(h, UpstreamFacts::default());
+    }
+
+    #[test]
+    fn which_bodies_are_read() {
+        assert!(reads_request_body("/v1/chat/completions", Some("application/json")));
+        assert!(reads_request_body("/v1/chat/completions", None));
+        assert!(reads_request_body("/v1/audio/transcriptions", Some("multipart/form-data; boundary=x")));
+        assert!(!reads_request_body("/v1/files", Some("multipart/form-data; boundary=x")));
+        assert!(!reads_request_body("/v1/uploads/u1/parts", Some("application/octet-stream")));
+        assert!(reads_response_body(Some("application/json; charset=utf-8")));
+        assert!(!reads_response_body(Some("audio/mpeg")));
+    }
+
+    #[test]
+    fn multipart_fields_skip_files() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp3\"\r\nContent-Type: audio/mpeg\r\n\r\nID3\x00\xff--X\r\n--XyZ\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n--XyZ\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n2\r\n--XyZ--\r\n";
+        let f = multipart_text_fields("multipart/form-data; boundary=XyZ", body);
+        assert_eq!(f, vec![("model".to_owned(), "whisper-1".to_owned()), ("n".to_owned(), "2".to_owned())]);
+        assert_eq!(RequestFacts::from_multipart("multipart/form-data; boundary=\"XyZ\"", body).model.as_deref(), Some("whisper-1"));
+        assert!(multipart_text_fields("application/json", body).is_empty());
     }
 }

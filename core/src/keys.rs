@@ -36,7 +36,12 @@ pub fn looks_like_gateway_key(text: &str) -> bool {
 
 /// The stored form of a secret: lower-case hex SHA-256.
 pub fn secret_hash(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    sha256_hex(secret.as_bytes())
+}
+
+/// Lower-case hex SHA-256 of any bytes (request bodies, for implicit retry detection).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 /// Compares two secrets in time independent of where they differ (both are hashed
@@ -122,6 +127,23 @@ pub fn event_id(unix_ms: u64, random: &[u8; 10]) -> String {
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
+/// The event id of a call reported to the collector: derived from the tenant and the
+/// client's own id (UUIDv8 layout over SHA-256), so a re-sent event maps to the same row
+/// while two tenants that happen to use the same id never collide.
+pub fn reported_event_id(tenant: &str, client_id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(tenant.as_bytes());
+    h.update([0u8]);
+    h.update(client_id.as_bytes());
+    let digest = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = 0x80 | (b[6] & 0x0f);
+    b[8] = 0x80 | (b[8] & 0x3f);
+    let h = hex(&b);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +182,14 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "7");
         assert!(a < b);
+    }
+
+    #[test]
+    fn reported_ids_are_stable_per_tenant_and_distinct_across_tenants() {
+        let a = reported_event_id("acme-corp", "evt-1");
+        assert_eq!(a, reported_event_id("acme-corp", "evt-1"));
+        assert_ne!(a, reported_event_id("bigco-inc", "evt-1"));
+        assert_ne!(reported_event_id("a", "bc"), reported_event_id("ab", "c"));
+        assert_eq!(&a[14..15], "8");
     }
 }

@@ -6,7 +6,9 @@
 
 pub mod access;
 pub mod attribution;
+pub mod collector;
 pub mod decimal;
+pub mod endpoints;
 pub mod event;
 pub mod gateway;
 pub mod key_policy;
@@ -15,8 +17,12 @@ pub mod money;
 pub mod pricing;
 pub mod query;
 pub mod read_sql;
+pub mod retry;
 pub mod routes;
 pub mod runs;
+pub mod sse;
+pub mod stream;
 pub mod time;
+pub mod tokens;
 pub mod usage;
 pub mod views;

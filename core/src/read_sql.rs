@@ -136,13 +136,21 @@ impl Builder {
 pub const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path, run_id, attempt, key_id, provider, endpoint, \
     method, request_model, response_model, is_stream, status_code, error, input_tokens, cached_input_tokens, \
     output_tokens, reasoning_tokens, audio_input_tokens, audio_output_tokens, usage_source, pricing_status, \
-    unpriced_reason, cost_nanousd, price_ref, price_version, started_at, latency_ms";
+    unpriced_reason, cost_nanousd, price_ref, price_version, started_at, latency_ms, outcome, ttfb_ms, \
+    upstream_request_id, error_type, retry_after_ms, ratelimit_limit_requests, ratelimit_remaining_requests, \
+    ratelimit_limit_tokens, ratelimit_remaining_tokens, properties, client_event_id, request_hash, is_retry, retry_of, \
+    cache_write_tokens, cache_write_1h_tokens, cached_audio_input_tokens, image_input_tokens, cached_image_input_tokens, \
+    image_output_tokens, audio_duration_ms, characters, images, image_size, image_quality, service_tier";
 
 // `concat!` needs literals, so the column list is repeated here; a test checks they agree.
 const SELECT_EVENTS: &str = "SELECT id, tenant_id, customer_id, section_path, run_id, attempt, key_id, provider, endpoint, \
     method, request_model, response_model, is_stream, status_code, error, input_tokens, cached_input_tokens, \
     output_tokens, reasoning_tokens, audio_input_tokens, audio_output_tokens, usage_source, pricing_status, \
-    unpriced_reason, cost_nanousd, price_ref, price_version, started_at, latency_ms FROM events";
+    unpriced_reason, cost_nanousd, price_ref, price_version, started_at, latency_ms, outcome, ttfb_ms, \
+    upstream_request_id, error_type, retry_after_ms, ratelimit_limit_requests, ratelimit_remaining_requests, \
+    ratelimit_limit_tokens, ratelimit_remaining_tokens, properties, client_event_id, request_hash, is_retry, retry_of, \
+    cache_write_tokens, cache_write_1h_tokens, cached_audio_input_tokens, image_input_tokens, cached_image_input_tokens, \
+    image_output_tokens, audio_duration_ms, characters, images, image_size, image_quality, service_tier FROM events";
 
 /// `GET /runs/latest`: newest first, keyset-paginated on `(started_at, id)`. Fetches
 /// `limit + 1` rows so that the caller knows whether another page exists.

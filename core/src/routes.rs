@@ -21,12 +21,19 @@ pub enum Operation {
     Costs,
     ExportEvents,
     DailyInsights,
+    GetPricing,
+    PutPriceOverride,
+    DeletePriceOverride,
+    Reprice,
+    GetRepriceRun,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Route {
     pub method: &'static str,
-    /// `/literal/{param}/...`: a `{param}` is one non-empty, percent-decoded segment.
+    /// `/literal/{param}/...`: a `{param}` is one non-empty, percent-decoded segment; a
+    /// last `{param*}` is all the remaining segments (at least one), handed over raw
+    /// (still percent-encoded) for its handler to decode.
     pub path: &'static str,
     pub operation: Operation,
 }
@@ -51,7 +58,22 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/costs", Operation::Costs),
     route("GET", "/events", Operation::ExportEvents),
     route("GET", "/insights/daily", Operation::DailyInsights),
+    route("GET", "/pricing", Operation::GetPricing),
+    route("PUT", "/pricing/{model*}", Operation::PutPriceOverride),
+    route("DELETE", "/pricing/{model*}", Operation::DeletePriceOverride),
+    route("POST", "/admin/reprice", Operation::Reprice),
+    route("GET", "/admin/reprice/{run_id}", Operation::GetRepriceRun),
 ];
+
+/// The collector: `POST /v1/events`, answered before the gateway takes `/v1/*`.
+pub fn is_collector(method: &str, path: &str) -> bool {
+    method == "POST" && path == "/v1/events"
+}
+
+/// A route's path as the OpenAPI document writes it (`{model*}` -> `{model}`).
+pub fn documented_path(template: &str) -> String {
+    template.replace("*}", "}")
+}
 
 /// Whether a path belongs to the OpenAI-compatible gateway (any method).
 pub fn is_gateway_path(path: &str) -> bool {
@@ -83,7 +105,11 @@ fn segments(path: &str) -> Vec<&str> {
 /// segments (more literal wins: `/runs/latest` over `/runs/{run_id}`).
 fn fit(template: &str, path: &[&str]) -> Option<usize> {
     let t = segments(template);
-    if t.len() != path.len() {
+    let rest = t.last().is_some_and(|s| s.ends_with("*}"));
+    if t.len() != path.len() && !(rest && path.len() > t.len()) {
+        return None;
+    }
+    if path.iter().any(|s| s.is_empty()) {
         return None;
     }
     let mut literal = 0;
@@ -111,7 +137,13 @@ pub fn match_route(method: &str, path: &str) -> Result<RouteMatch, PathError> {
         return Ok(RouteMatch::MethodNotAllowed(same_path.iter().map(|r| r.method).collect()));
     };
     let mut params = Vec::new();
-    for (ts, ps) in segments(r.path).iter().zip(&segs) {
+    let template = segments(r.path);
+    for (i, (ts, ps)) in template.iter().zip(&segs).enumerate() {
+        if let Some(name) = ts.strip_prefix('{').and_then(|n| n.strip_suffix("*}")) {
+            let name: &'static str = ROUTE_PARAMS.iter().find(|p| **p == name).copied().unwrap_or("path");
+            params.push((name, segs[i..].join("/")));
+            break;
+        }
         if let Some(name) = ts.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
             let name: &'static str = ROUTE_PARAMS.iter().find(|p| **p == name).copied().unwrap_or("path");
             let bytes = percent_decode(ps).ok_or_else(|| PathError { param: name, message: format!(
@@ -125,7 +157,7 @@ pub fn match_route(method: &str, path: &str) -> Result<RouteMatch, PathError> {
 }
 
 /// The names of path parameters, as `'static` strings.
-const ROUTE_PARAMS: &[&str] = &["key_id", "run_id", "tenant_id"];
+const ROUTE_PARAMS: &[&str] = &["key_id", "run_id", "tenant_id", "model"];
 
 #[cfg(test)]
 mod tests {
@@ -149,6 +181,18 @@ mod tests {
         assert_eq!(match_route("GET", "/nope"), Ok(RouteMatch::NotFound));
         assert_eq!(match_route("GET", "/runs//x"), Ok(RouteMatch::NotFound));
         assert_eq!(match_route("GET", "/"), Ok(RouteMatch::NotFound));
+    }
+
+    #[test]
+    fn a_rest_parameter_takes_the_remaining_segments_raw() {
+        assert_eq!(match_route("PUT", "/pricing/ft:gpt-4o/acme%2Dv2"),
+            Ok(RouteMatch::Found(Operation::PutPriceOverride, vec![("model", "ft:gpt-4o/acme%2Dv2".into())])));
+        assert_eq!(match_route("DELETE", "/pricing/gpt-4o"),
+            Ok(RouteMatch::Found(Operation::DeletePriceOverride, vec![("model", "gpt-4o".into())])));
+        assert_eq!(match_route("GET", "/pricing"), Ok(RouteMatch::Found(Operation::GetPricing, vec![])));
+        assert_eq!(match_route("PUT", "/pricing"), Ok(RouteMatch::MethodNotAllowed(vec!["GET"])));
+        assert_eq!(match_route("PUT", "/pricing/a//b"), Ok(RouteMatch::NotFound));
+        assert!(is_collector("POST", "/v1/events") && !is_collector("GET", "/v1/events"));
     }
 
     #[test]
@@ -183,9 +227,10 @@ mod tests {
             }
         }
         let served: std::collections::BTreeSet<(String, String)> =
-            ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
+            ROUTES.iter().map(|r| (r.method.to_owned(), documented_path(r.path))).collect();
         assert_eq!(documented, served, "worker/openapi.json and core/src/routes.rs disagree");
         assert!(doc["paths"]["/v1/chat/completions"]["post"].is_object(), "the gateway is documented");
+        assert!(doc["paths"]["/v1/events"]["post"].is_object(), "the collector is documented");
     }
 
     #[test]
@@ -193,7 +238,7 @@ mod tests {
         for r in ROUTES {
             for s in segments(r.path) {
                 if let Some(n) = s.strip_prefix('{').and_then(|n| n.strip_suffix('}')) {
-                    assert!(ROUTE_PARAMS.contains(&n), "{n}");
+                    assert!(ROUTE_PARAMS.contains(&n.trim_end_matches('*')), "{n}");
                 }
             }
         }

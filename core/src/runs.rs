@@ -185,6 +185,7 @@ mod tests {
             latency_ms: latency,
             cost_nanousd: cost,
             attempt,
+            is_retry: attempt.is_some_and(|a| a > 1),
             status_code: 200,
             input_tokens: 10,
             output_tokens: 1,

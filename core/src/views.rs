@@ -71,6 +71,40 @@ pub struct StoredEvent {
     pub price_version: Option<String>,
     pub started_at: u64,
     pub latency_ms: u64,
+    /// How the call ended: `completed`, `stream_cancelled`, `stream_interrupted`, ...
+    pub outcome: String,
+    pub ttfb_ms: Option<u64>,
+    pub upstream_request_id: Option<String>,
+    pub error_type: Option<String>,
+    pub retry_after_ms: Option<u64>,
+    pub ratelimit_limit_requests: Option<u64>,
+    pub ratelimit_remaining_requests: Option<u64>,
+    pub ratelimit_limit_tokens: Option<u64>,
+    pub ratelimit_remaining_tokens: Option<u64>,
+    /// Free-form attribution properties, as stored (a JSON object).
+    pub properties: Option<String>,
+    pub client_event_id: Option<String>,
+    pub request_hash: Option<String>,
+    pub is_retry: bool,
+    pub retry_of: Option<String>,
+    pub more_usage: MoreUsage,
+}
+
+/// The usage of modalities beyond text tokens (migration 0002).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MoreUsage {
+    pub cache_write_tokens: u64,
+    pub cache_write_1h_tokens: u64,
+    pub cached_audio_input_tokens: u64,
+    pub image_input_tokens: u64,
+    pub cached_image_input_tokens: u64,
+    pub image_output_tokens: u64,
+    pub audio_duration_ms: u64,
+    pub characters: u64,
+    pub images: u64,
+    pub image_size: Option<String>,
+    pub image_quality: Option<String>,
+    pub service_tier: Option<String>,
 }
 
 impl StoredEvent {
@@ -79,8 +113,10 @@ impl StoredEvent {
         self.response_model.as_deref().or(self.request_model.as_deref())
     }
 
+    /// Marked a retry by the gateway or collector (an attempt above 1, or the same
+    /// request again after a failure).
     pub fn is_retry(&self) -> bool {
-        self.attempt.is_some_and(|a| a > 1)
+        self.is_retry
     }
 
     pub fn is_error(&self) -> bool {
@@ -88,7 +124,39 @@ impl StoredEvent {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({
+        let u = &self.more_usage;
+        let usage = json!({
+            "input_tokens": self.input_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "output_tokens": self.output_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "audio_input_tokens": self.audio_input_tokens,
+            "audio_output_tokens": self.audio_output_tokens,
+            "cache_write_tokens": u.cache_write_tokens,
+            "cache_write_1h_tokens": u.cache_write_1h_tokens,
+            "cached_audio_input_tokens": u.cached_audio_input_tokens,
+            "image_input_tokens": u.image_input_tokens,
+            "cached_image_input_tokens": u.cached_image_input_tokens,
+            "image_output_tokens": u.image_output_tokens,
+            "audio_duration_ms": u.audio_duration_ms,
+            "characters": u.characters,
+            "images": u.images,
+            "image_size": u.image_size,
+            "image_quality": u.image_quality,
+            "service_tier": u.service_tier,
+        });
+        let upstream = json!({
+            "request_id": self.upstream_request_id,
+            "error_type": self.error_type,
+            "retry_after_ms": self.retry_after_ms,
+            "ratelimit": {
+                "limit_requests": self.ratelimit_limit_requests,
+                "remaining_requests": self.ratelimit_remaining_requests,
+                "limit_tokens": self.ratelimit_limit_tokens,
+                "remaining_tokens": self.ratelimit_remaining_tokens,
+            },
+        });
+        let attribution = json!({
             "id": self.id,
             "tenant_id": self.tenant_id,
             "customer_id": self.customer_id,
@@ -96,7 +164,13 @@ impl StoredEvent {
             "run_id": self.run_id,
             "attempt": self.attempt,
             "is_retry": self.is_retry(),
+            "retry_of": self.retry_of,
+            "client_event_id": self.client_event_id,
+            "request_hash": self.request_hash,
+            "properties": self.properties.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok()),
             "key_id": self.key_id,
+        });
+        let call = json!({
             "provider": self.provider,
             "endpoint": self.endpoint,
             "method": self.method,
@@ -106,14 +180,7 @@ impl StoredEvent {
             "is_stream": self.is_stream,
             "status_code": self.status_code,
             "error": self.error,
-            "usage": {
-                "input_tokens": self.input_tokens,
-                "cached_input_tokens": self.cached_input_tokens,
-                "output_tokens": self.output_tokens,
-                "reasoning_tokens": self.reasoning_tokens,
-                "audio_input_tokens": self.audio_input_tokens,
-                "audio_output_tokens": self.audio_output_tokens,
-            },
+            "usage": usage,
             "usage_source": self.usage_source,
             "pricing_status": self.pricing_status,
             "unpriced_reason": self.unpriced_reason,
@@ -123,7 +190,18 @@ impl StoredEvent {
             "price_version": self.price_version,
             "started_at": iso(self.started_at),
             "latency_ms": self.latency_ms,
-        })
+            "ttfb_ms": self.ttfb_ms,
+            "outcome": self.outcome,
+            "upstream": upstream,
+        });
+        let mut out = match attribution {
+            Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        if let Value::Object(m) = call {
+            out.extend(m);
+        }
+        Value::Object(out)
     }
 
     /// One CSV record (without line end), in the order of [`EVENT_CSV_HEADER`].
@@ -163,6 +241,31 @@ impl StoredEvent {
             o(&self.price_version),
             iso(self.started_at),
             n(self.latency_ms),
+            self.ttfb_ms.map(n).unwrap_or_default(),
+            csv_text(&self.outcome),
+            o(&self.upstream_request_id),
+            o(&self.error_type),
+            self.retry_after_ms.map(n).unwrap_or_default(),
+            self.ratelimit_limit_requests.map(n).unwrap_or_default(),
+            self.ratelimit_remaining_requests.map(n).unwrap_or_default(),
+            self.ratelimit_limit_tokens.map(n).unwrap_or_default(),
+            self.ratelimit_remaining_tokens.map(n).unwrap_or_default(),
+            o(&self.properties),
+            o(&self.client_event_id),
+            o(&self.request_hash),
+            o(&self.retry_of),
+            n(self.more_usage.cache_write_tokens),
+            n(self.more_usage.cache_write_1h_tokens),
+            n(self.more_usage.cached_audio_input_tokens),
+            n(self.more_usage.image_input_tokens),
+            n(self.more_usage.cached_image_input_tokens),
+            n(self.more_usage.image_output_tokens),
+            n(self.more_usage.audio_duration_ms),
+            n(self.more_usage.characters),
+            n(self.more_usage.images),
+            o(&self.more_usage.image_size),
+            o(&self.more_usage.image_quality),
+            o(&self.more_usage.service_tier),
         ];
         fields.join(",")
     }
@@ -172,7 +275,10 @@ impl StoredEvent {
 pub const EVENT_CSV_HEADER: &str = "id,tenant_id,customer_id,section_path,run_id,attempt,is_retry,key_id,provider,endpoint,\
 method,model,request_model,response_model,is_stream,status_code,error,input_tokens,cached_input_tokens,output_tokens,\
 reasoning_tokens,audio_input_tokens,audio_output_tokens,usage_source,pricing_status,unpriced_reason,cost_usd,\
-cost_nanousd,price_ref,price_version,started_at,latency_ms";
+cost_nanousd,price_ref,price_version,started_at,latency_ms,ttfb_ms,outcome,upstream_request_id,error_type,retry_after_ms,\
+ratelimit_limit_requests,ratelimit_remaining_requests,ratelimit_limit_tokens,ratelimit_remaining_tokens,properties,\
+client_event_id,request_hash,retry_of,cache_write_tokens,cache_write_1h_tokens,cached_audio_input_tokens,image_input_tokens,\
+cached_image_input_tokens,image_output_tokens,audio_duration_ms,characters,images,image_size,image_quality,service_tier";
 
 /// A text field of a CSV record (RFC 4180): quoted when it holds `,` `"` or a line
 /// break. A field that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,

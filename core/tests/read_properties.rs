@@ -175,7 +175,8 @@ proptest! {
         (prop::option::of(section()), 0u64..1000, 0u64..100, prop::option::of(0u64..10_000_000), prop::option::of(1u32..4)), 0..30)) {
         let events: Vec<StoredEvent> = evs.iter().enumerate().map(|(i, (s, at, lat, cost, attempt))| StoredEvent {
             id: format!("e{i}"), section_path: s.clone(), started_at: *at, latency_ms: *lat,
-            cost_nanousd: *cost, attempt: *attempt, status_code: 200, ..StoredEvent::default()
+            cost_nanousd: *cost, attempt: *attempt, is_retry: attempt.is_some_and(|a| a > 1), status_code: 200,
+            ..StoredEvent::default()
         }).collect();
         let root = build_run_tree(&events);
         prop_assert_eq!(root.call_count(), events.len());

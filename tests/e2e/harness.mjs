@@ -65,12 +65,14 @@ export async function startMock() {
 }
 
 /**
- * Starts the mock upstream and the worker on a fresh local D1. `prepare(stateDir)` runs
- * after the migrations and before the worker starts (e.g. to seed D1 with tests/e2e/d1.mjs).
- * `stop()` fails if the upstream OpenAI key shows up in the runtime's log or persisted
- * state (`checkLeaks: false` skips that, for benchmarks with gigabytes of D1).
+ * Starts the mock upstream and the worker on a fresh local D1.
+ * `vars`: extra worker variables; `upstreamUrl`: point the worker somewhere else than the mock.
+ * `prepare(stateDir)` runs after the migrations and before the worker starts (e.g. to seed
+ * D1 with tests/e2e/d1.mjs). `stop()` fails if the upstream OpenAI key shows up in the
+ * runtime's log or persisted state (`checkLeaks: false` skips that, for benchmarks with
+ * gigabytes of D1).
  */
-export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', prepare, checkLeaks = true } = {}) {
+export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', vars = {}, upstreamUrl, prepare, checkLeaks = true } = {}) {
   const mock = await startMock();
   const state = await mkdtemp(join(tmpdir(), 'llmobserve-e2e-'));
   const adminToken = `test-admin-${randomBytes(16).toString('hex')}`;
@@ -83,7 +85,8 @@ export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', p
   const inspector = await freePort();
   const wrangler = spawnGroup(WRANGLER, [
     'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
-    '--persist-to', state, '--env-file', envFile, '--var', `OPENAI_BASE_URL:${mock.url}`,
+    '--persist-to', state, '--env-file', envFile, '--var', `OPENAI_BASE_URL:${upstreamUrl ?? mock.url}`,
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
     '--show-interactive-dev-session=false',
   ], { cwd: ROOT, env });
   const url = `http://127.0.0.1:${port}`;
@@ -122,7 +125,7 @@ export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', p
       return r.json;
     },
     /** Polls until `pred(events)` holds for the tenant's latest events (events are written after the response). */
-    async waitForEvents(tenant, pred, { timeoutMs = 10000 } = {}) {
+    async waitForEvents(tenant, pred, { timeoutMs = 30000 } = {}) {
       const deadline = Date.now() + timeoutMs;
       let last;
       for (;;) {

@@ -47,3 +47,27 @@ pub fn admin_token(env: &Env) -> ApiResult<String> {
     }
     Ok(token)
 }
+
+fn number(env: &Env, name: &str, default: u64) -> ApiResult<u64> {
+    match text(env, name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ApiError::misconfigured(format!("{name} must be a positive whole number, got {v:?}"))),
+    }
+}
+
+/// How long to wait for upstream's response headers (`UPSTREAM_TIMEOUT_MS`, default 10
+/// minutes: reasoning models can think for a long time before they answer).
+pub fn upstream_timeout_ms(env: &Env) -> ApiResult<u64> {
+    number(env, "UPSTREAM_TIMEOUT_MS", 600_000)
+}
+
+/// The largest request body accepted (`MAX_REQUEST_BYTES`, default 100 MiB, the Workers
+/// platform's own limit on the lower plans).
+pub fn max_request_bytes(env: &Env) -> ApiResult<u64> {
+    number(env, "MAX_REQUEST_BYTES", 100 * 1024 * 1024)
+}

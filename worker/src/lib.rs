@@ -3,18 +3,22 @@
 //! each resource lives in its own module; errors become responses in one place
 //! (`error.rs`); the rules come from `llmobserve-core`.
 
+#![recursion_limit = "256"]
+
 mod admin;
 mod auth;
+mod collector;
 mod config;
 mod error;
 mod gateway;
 mod openapi;
+mod pricing;
 mod random;
 mod read;
 mod store;
 
 use llmobserve_core::pricing::REGISTRY_VERSION;
-use llmobserve_core::routes::{is_gateway_path, match_route, Operation, PathError, RouteMatch};
+use llmobserve_core::routes::{is_collector, is_gateway_path, match_route, Operation, PathError, RouteMatch};
 use serde_json::json;
 use worker::{event, Context, Date, Env, Headers, Method, Request, Response};
 
@@ -60,10 +64,14 @@ fn param<'a>(params: &'a [(&'static str, String)], name: &str) -> &'a str {
 
 async fn route(req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
     let path = req.path();
+    let method = req.method();
+    if is_collector(method.as_ref(), &path) {
+        let who = auth::principal(&req, env).await?;
+        return collector::report(req, env, &who).await;
+    }
     if is_gateway_path(&path) {
         return gateway::proxy(req, env, ctx).await;
     }
-    let method = req.method();
     let (op, params) = match match_route(method.as_ref(), &path)? {
         RouteMatch::Found(op, params) => (op, params),
         RouteMatch::MethodNotAllowed(allowed) => {
@@ -100,6 +108,22 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
         }
         Operation::Costs => read::costs::costs(&req, env, &auth::principal(&req, env).await?).await,
         Operation::DailyInsights => read::insights::daily(&req, env, &auth::principal(&req, env).await?).await,
+        Operation::GetPricing => pricing::get_pricing(&req, env, &auth::principal(&req, env).await?).await,
+        Operation::PutPriceOverride => {
+            let who = auth::principal(&req, env).await?;
+            let model = pricing::model_from_path(&param(&params, "model").split('/').collect::<Vec<_>>())?;
+            pricing::put_override(req, env, &who, &model).await
+        }
+        Operation::DeletePriceOverride => {
+            let who = auth::principal(&req, env).await?;
+            let model = pricing::model_from_path(&param(&params, "model").split('/').collect::<Vec<_>>())?;
+            pricing::delete_override(&req, env, &who, &model).await
+        }
+        Operation::Reprice => {
+            let who = auth::principal(&req, env).await?;
+            pricing::reprice(req, env, &who).await
+        }
+        Operation::GetRepriceRun => pricing::get_run(env, &auth::principal(&req, env).await?, param(&params, "run_id")).await,
     }
 }
 

@@ -2,32 +2,34 @@
 //! `events` filters by `tenant_id` first (every index starts with it); integers stay
 //! below 2^53 so they survive JavaScript numbers; event inserts are idempotent by id.
 
-use llmobserve_core::event::Event;
+use llmobserve_core::event::{CallRecord, Event, Outcome};
 use llmobserve_core::read_sql::{SqlValue, Statement};
-use llmobserve_core::views::StoredEvent;
+use llmobserve_core::retry::PriorAttempt;
+use llmobserve_core::time::UnixMillis;
+use llmobserve_core::views::{MoreUsage, StoredEvent};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, Env};
+use worker::{D1Database, D1PreparedStatement, Env};
 
 use crate::config;
 use crate::error::ApiResult;
 
-fn db(env: &Env) -> ApiResult<D1Database> {
+pub(crate) fn db(env: &Env) -> ApiResult<D1Database> {
     Ok(env.d1(config::DB)?)
 }
 
-fn text(s: &str) -> JsValue {
+pub(crate) fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
-fn opt_text(s: Option<&str>) -> JsValue {
+pub(crate) fn opt_text(s: Option<&str>) -> JsValue {
     s.map_or(JsValue::NULL, JsValue::from_str)
 }
 /// Integers go to D1 as JavaScript numbers; callers keep them below 2^53.
-fn int(n: u64) -> JsValue {
+pub(crate) fn int(n: u64) -> JsValue {
     JsValue::from_f64(n as f64)
 }
-fn opt_int(n: Option<u64>) -> JsValue {
+pub(crate) fn opt_int(n: Option<u64>) -> JsValue {
     n.map_or(JsValue::NULL, int)
 }
 
@@ -155,13 +157,17 @@ pub async fn revoke_key(env: &Env, id: &str, at: u64) -> ApiResult<bool> {
 // ---- events ----
 
 /// The columns an insert writes (reads select `read_sql::EVENT_COLUMNS`).
-const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path, run_id, attempt, key_id, provider, endpoint, \
+pub(crate) const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path, run_id, attempt, key_id, provider, endpoint, \
     method, request_model, response_model, is_stream, status_code, error, input_tokens, cached_input_tokens, \
     output_tokens, reasoning_tokens, audio_input_tokens, audio_output_tokens, usage_source, pricing_status, \
-    unpriced_reason, cost_nanousd, price_ref, price_version, started_at, latency_ms";
+    unpriced_reason, cost_nanousd, price_ref, price_version, started_at, latency_ms, outcome, ttfb_ms, \
+    upstream_request_id, error_type, retry_after_ms, ratelimit_limit_requests, ratelimit_remaining_requests, \
+    ratelimit_limit_tokens, ratelimit_remaining_tokens, properties, client_event_id, request_hash, is_retry, retry_of, \
+    cache_write_tokens, \
+    cache_write_1h_tokens, cached_audio_input_tokens, image_input_tokens, cached_image_input_tokens, \
+    image_output_tokens, audio_duration_ms, characters, images, image_size, image_quality, service_tier";
 
-/// Writes an event; writing the same id again changes nothing.
-pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
+fn insert_statement(db: &D1Database, e: &Event) -> ApiResult<D1PreparedStatement> {
     let c = &e.call;
     let a = &c.attribution;
     let u = c.usage.unwrap_or_default();
@@ -192,14 +198,98 @@ pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
         opt_text(e.unpriced_reason.map(|r| r.as_str())),
         opt_int(e.cost.map(|x| x.nanos())),
         opt_text(e.price_ref.as_deref()),
-        opt_text(e.price_version),
+        opt_text(e.price_version.as_deref()),
         int(c.started_at.0.max(0) as u64),
         int(c.latency_ms),
+        text(c.outcome.as_str()),
+        opt_int(c.ttfb_ms),
+        opt_text(c.upstream.request_id.as_deref()),
+        opt_text(c.upstream.error_type.as_deref()),
+        opt_int(c.upstream.retry_after_ms),
+        opt_int(c.upstream.limit_requests),
+        opt_int(c.upstream.remaining_requests),
+        opt_int(c.upstream.limit_tokens),
+        opt_int(c.upstream.remaining_tokens),
+        if a.properties.is_empty() { JsValue::NULL } else { text(&a.properties.to_json()) },
+        opt_text(c.client_event_id.as_deref()),
+        opt_text(c.request_hash.as_deref()),
+        int(u64::from(c.is_retry)),
+        opt_text(c.retry_of.as_deref()),
+        int(u.cache_write_tokens),
+        int(u.cache_write_1h_tokens),
+        int(u.cached_audio_input_tokens),
+        int(u.image_input_tokens),
+        int(u.cached_image_input_tokens),
+        int(u.image_output_tokens),
+        int(u.audio_duration_ms),
+        int(u.characters),
+        int(u.images.map_or(0, |i| i.count)),
+        opt_text(u.images.map(|i| i.size.to_text()).as_deref()),
+        opt_text(u.images.map(|i| i.quality.as_str())),
+        text(u.service_tier.as_str()),
     ];
     let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
     let sql = format!("INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES ({})", placeholders.join(", "));
-    db(env)?.prepare(sql).bind(&values)?.run().await?;
+    Ok(db.prepare(sql).bind(&values)?)
+}
+
+/// Writes an event; writing the same id again changes nothing.
+pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
+    let db = db(env)?;
+    insert_statement(&db, e)?.run().await?;
     Ok(())
+}
+
+/// Writes events in one batch; for each, whether it was new (`false`: its id was already
+/// stored, so nothing changed).
+pub async fn insert_events(env: &Env, events: &[Event]) -> ApiResult<Vec<bool>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let db = db(env)?;
+    let statements = events.iter().map(|e| insert_statement(&db, e)).collect::<ApiResult<Vec<_>>>()?;
+    let results = db.batch(statements).await?;
+    Ok(results.iter().map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) > 0).collect())
+}
+
+#[derive(Deserialize)]
+struct PriorRow {
+    id: String,
+    attempt: Option<f64>,
+    status_code: f64,
+    outcome: String,
+    started_at: f64,
+}
+
+/// The latest earlier event of the same tenant, run, section and request body.
+pub async fn prior_attempt(env: &Env, call: &CallRecord) -> ApiResult<Option<PriorAttempt>> {
+    let (Some(run), Some(hash)) = (&call.attribution.run_id, &call.request_hash) else {
+        return Ok(None);
+    };
+    let section = call.attribution.section.as_ref().map(|s| s.as_str());
+    let row = db(env)?
+        .prepare(
+            "SELECT id, attempt, status_code, outcome, started_at FROM events \
+             WHERE tenant_id = ?1 AND run_id = ?2 AND request_hash = ?3 AND section_path IS ?4 \
+             AND started_at <= ?5 AND id != ?6 ORDER BY started_at DESC, id DESC LIMIT 1",
+        )
+        .bind(&[
+            text(call.tenant.as_str()),
+            text(run.as_str()),
+            text(hash),
+            opt_text(section),
+            int(call.started_at.0.max(0) as u64),
+            text(&call.id),
+        ])?
+        .first::<PriorRow>(None)
+        .await?;
+    Ok(row.map(|r| PriorAttempt {
+        id: r.id,
+        attempt: r.attempt.map(|a| a as u32),
+        status_code: r.status_code as u16,
+        outcome: Outcome::parse(&r.outcome).unwrap_or_default(),
+        started_at: UnixMillis(r.started_at as i64),
+    }))
 }
 
 // ---- reads ----
@@ -254,6 +344,44 @@ pub struct EventRow {
     pub price_version: Option<String>,
     pub started_at: f64,
     pub latency_ms: f64,
+    pub outcome: String,
+    pub ttfb_ms: Option<f64>,
+    pub upstream_request_id: Option<String>,
+    pub error_type: Option<String>,
+    pub retry_after_ms: Option<f64>,
+    pub ratelimit_limit_requests: Option<f64>,
+    pub ratelimit_remaining_requests: Option<f64>,
+    pub ratelimit_limit_tokens: Option<f64>,
+    pub ratelimit_remaining_tokens: Option<f64>,
+    pub properties: Option<String>,
+    pub client_event_id: Option<String>,
+    pub request_hash: Option<String>,
+    pub is_retry: f64,
+    pub retry_of: Option<String>,
+    #[serde(default)]
+    pub cache_write_tokens: f64,
+    #[serde(default)]
+    pub cache_write_1h_tokens: f64,
+    #[serde(default)]
+    pub cached_audio_input_tokens: f64,
+    #[serde(default)]
+    pub image_input_tokens: f64,
+    #[serde(default)]
+    pub cached_image_input_tokens: f64,
+    #[serde(default)]
+    pub image_output_tokens: f64,
+    #[serde(default)]
+    pub audio_duration_ms: f64,
+    #[serde(default)]
+    pub characters: f64,
+    #[serde(default)]
+    pub images: f64,
+    #[serde(default)]
+    pub image_size: Option<String>,
+    #[serde(default)]
+    pub image_quality: Option<String>,
+    #[serde(default)]
+    pub service_tier: Option<String>,
 }
 
 /// A stored integer (always a whole number in 0..2^53) as `u64`.
@@ -293,6 +421,34 @@ impl From<EventRow> for StoredEvent {
             price_version: r.price_version,
             started_at: whole(r.started_at),
             latency_ms: whole(r.latency_ms),
+            outcome: r.outcome,
+            ttfb_ms: r.ttfb_ms.map(whole),
+            upstream_request_id: r.upstream_request_id,
+            error_type: r.error_type,
+            retry_after_ms: r.retry_after_ms.map(whole),
+            ratelimit_limit_requests: r.ratelimit_limit_requests.map(whole),
+            ratelimit_remaining_requests: r.ratelimit_remaining_requests.map(whole),
+            ratelimit_limit_tokens: r.ratelimit_limit_tokens.map(whole),
+            ratelimit_remaining_tokens: r.ratelimit_remaining_tokens.map(whole),
+            properties: r.properties,
+            client_event_id: r.client_event_id,
+            request_hash: r.request_hash,
+            is_retry: r.is_retry != 0.0,
+            retry_of: r.retry_of,
+            more_usage: MoreUsage {
+                cache_write_tokens: whole(r.cache_write_tokens),
+                cache_write_1h_tokens: whole(r.cache_write_1h_tokens),
+                cached_audio_input_tokens: whole(r.cached_audio_input_tokens),
+                image_input_tokens: whole(r.image_input_tokens),
+                cached_image_input_tokens: whole(r.cached_image_input_tokens),
+                image_output_tokens: whole(r.image_output_tokens),
+                audio_duration_ms: whole(r.audio_duration_ms),
+                characters: whole(r.characters),
+                images: whole(r.images),
+                image_size: r.image_size,
+                image_quality: r.image_quality,
+                service_tier: r.service_tier,
+            },
         }
     }
 }
