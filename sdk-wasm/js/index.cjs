@@ -220,7 +220,7 @@ function observe(options = {}) {
   };
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.on('beforeExit', () => { if (queue.length > 0) flush(); });
+    process.on('beforeExit', () => { if (queue.length > 0) flushInBackground(); });
   }
 }
 
@@ -289,9 +289,9 @@ function report(event) {
     opt(s.section), opt(s.run.runId), Date.now(), random(10));
   queue.push(json);
   if (queue.length >= c.batchSize) {
-    flush();
+    flushInBackground();
   } else if (!timer) {
-    timer = setTimeout(flush, c.flushIntervalMs);
+    timer = setTimeout(flushInBackground, c.flushIntervalMs);
     timer.unref();
   }
   return JSON.parse(json).id;
@@ -306,6 +306,11 @@ function flush() {
   const run = sending.then(async () => { for (const b of batches) await sendBatch(b); });
   sending = run.catch(() => {});
   return run;
+}
+
+/** A flush nobody awaits: failures have gone to onError already; only a throwing onError is left. */
+function flushInBackground() {
+  flush().catch(() => {});
 }
 
 async function sendBatch(batch) {
