@@ -23,6 +23,7 @@ struct Current {
 }
 
 impl Current {
+    #[cfg(feature = "tokio")]
     fn from_context(ctx: Context) -> Current {
         let section = ctx.section_path().cloned();
         Current { run: Arc::new(Mutex::new(ctx.with_section_path(None))), section }
