@@ -133,6 +133,17 @@ test('the reference scenario on the SDK: tenants, customers, nested sections, a 
   assert.deepEqual(waste.map((e) => [e.id, e.status_code, e.pricing_status, e.cost_nanousd]), [[first.id, 429, 'unpriced', null]]);
   assert.ok(waste[0].latency_ms >= 0);
 
+  // The same run as the gateway's read API serves it: GET /runs/{run_id}.
+  const served = await stack.api('GET', `/runs/${encodeURIComponent(runs[2].runId)}?tenant_id=bigco-inc`, { auth: stack.adminToken });
+  assert.equal(served.status, 200);
+  const servedStep = served.json.tree.children.find((c) => c.name === 'agent:research_assistant')
+    .children.find((c) => c.name === 'step:analyze_results');
+  assert.deepEqual(servedStep.children.map((c) => [c.name, c.retry.attempt, c.retry.superseded]),
+    [['retry:llm_analysis:attempt_1', 1, true], ['retry:llm_analysis:attempt_2', 2, false]]);
+  assert.equal(served.json.tree.totals.retries, 1);
+  // The superseded attempt was a 429: it wasted a call, not money (it is unpriced, not $0).
+  assert.equal(Number(served.json.tree.totals.wasted_cost_usd ?? 0), 0);
+
   // Cost per customer, as the tenant sees it.
   const customers = await stack.api('GET', '/tenants/acme-corp/customers', { auth: stack.adminToken });
   const byCustomer = Object.fromEntries(customers.json.data.map((c) => [c.customer_id, c]));
