@@ -9,6 +9,9 @@ use std::path::PathBuf;
 #[path = "src/decimal.rs"]
 mod decimal;
 
+#[path = "build_tokens.rs"]
+mod build_tokens;
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Registry {
@@ -54,6 +57,7 @@ fn id_ok(text: &str) -> bool {
 }
 
 fn main() -> Result<(), String> {
+    build_tokens::generate()?;
     let path = PathBuf::from("prices/registry.toml");
     println!("cargo:rerun-if-changed=prices/registry.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
