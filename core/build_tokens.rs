@@ -10,6 +10,8 @@
 //!   of the group's first token;
 //! - `<enc>_slots.bin`, `<enc>_pilots.bin`: a perfect hash from a token's bytes to its rank
 //!   (PTHash-style: a 16-bit pilot per bucket, a 24-bit rank per slot, 0xFFFFFF = empty);
+//! - `<enc>_short.bin`: the 24-bit rank of every one- and two-byte key (0xFFFFFF = none),
+//!   for the first pass of BPE, which looks up every adjacent pair of bytes;
 //! - `unicode_kinds_{index,leaves}.bin`: the character classes of the pre-tokenizer
 //!   regexes as a two-level table over code points;
 //! - `tokens_tables.rs`: the constants and `include_bytes!` that tie them together.
@@ -29,6 +31,8 @@ mod phf;
 const KEYS_PER_BUCKET: usize = 4;
 const SPARE_SLOT_EVERY: usize = 16;
 const EMPTY_SLOT: u32 = 0x00FF_FFFF;
+/// Keys of one and two bytes have a direct table: 2^16 pairs, then 256 single bytes.
+const SHORT_KEYS: usize = (1 << 16) + 256;
 /// Ranks are probed up to here; the largest ordinary rank of o200k_base is 199997.
 const RANK_PROBE_LIMIT: u32 = 1 << 18;
 /// Ranks per stored start offset; a token's start is its group's start plus the lengths of
@@ -164,11 +168,24 @@ fn write_encoding(dir: &Path, name: &str, bpe: &tiktoken_rs::CoreBPE) -> Result<
         push_u24(&mut slots, r)?;
     }
     let pilots: Vec<u8> = phf.pilots.iter().flat_map(|p| p.to_le_bytes()).collect();
+    let mut short = vec![EMPTY_SLOT; SHORT_KEYS];
+    for (rank, t) in &tokens {
+        match t.as_slice() {
+            [a, b] => short[usize::from(*a) << 8 | usize::from(*b)] = *rank,
+            [a] => short[(1 << 16) + usize::from(*a)] = *rank,
+            _ => {}
+        }
+    }
+    let mut short_bytes = Vec::new();
+    for r in short {
+        push_u24(&mut short_bytes, r)?;
+    }
     write(dir, &format!("{name}_bytes.bin"), &bytes)?;
     write(dir, &format!("{name}_lens.bin"), &lens)?;
     write(dir, &format!("{name}_starts.bin"), &starts)?;
     write(dir, &format!("{name}_slots.bin"), &slots)?;
     write(dir, &format!("{name}_pilots.bin"), &pilots)?;
+    write(dir, &format!("{name}_short.bin"), &short_bytes)?;
 
     let upper = name.to_uppercase();
     Ok(format!(
@@ -179,6 +196,7 @@ fn write_encoding(dir: &Path, name: &str, bpe: &tiktoken_rs::CoreBPE) -> Result<
          \x20   starts: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}_starts.bin\")),\n\
          \x20   slots: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}_slots.bin\")),\n\
          \x20   pilots: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}_pilots.bin\")),\n\
+         \x20   short: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}_short.bin\")),\n\
          \x20   slot_count: {slot_count},\n\
          \x20   bucket_count: {bucket_count},\n\
          }};\n",

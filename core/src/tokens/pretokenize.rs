@@ -11,8 +11,25 @@ use super::tables::{contraction_letter, kind, Kind};
 /// The character at byte `pos`, its kind and its length in bytes.
 #[inline]
 fn at(text: &str, pos: usize) -> Option<(char, Kind, usize)> {
+    let b = *text.as_bytes().get(pos)?;
+    if b < 0x80 {
+        return Some((char::from(b), ascii_kind(b), 1));
+    }
     let c = text.get(pos..)?.chars().next()?;
     Some((c, kind(c), c.len_utf8()))
+}
+
+/// The kind of an ASCII character, without the table lookup.
+#[inline]
+fn ascii_kind(b: u8) -> Kind {
+    match b {
+        b'A'..=b'Z' => Kind::Upper,
+        b'a'..=b'z' => Kind::Lower,
+        b'0'..=b'9' => Kind::Number,
+        b'\r' | b'\n' => Kind::Newline,
+        b' ' | b'\t' | 0x0b | 0x0c => Kind::Space,
+        _ => Kind::Other,
+    }
 }
 
 /// The end of the longest run of characters, from `pos`, whose kind satisfies `f`.
@@ -265,4 +282,16 @@ pub(super) fn cl100k_piece(text: &str, pos: usize) -> Option<usize> {
         return Some(r.last_start); // `\s+(?!\S)`
     }
     Some(pos + len0) // `\s`
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_fast_path_agrees_with_the_unicode_tables() {
+        for b in 0..0x80u8 {
+            assert_eq!(ascii_kind(b), kind(char::from(b)), "byte {b:#04x}");
+        }
+    }
 }

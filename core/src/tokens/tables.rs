@@ -20,6 +20,9 @@ pub(super) struct RankTable {
     slots: &'static [u8],
     /// Per bucket, the 16-bit pilot that places its keys.
     pilots: &'static [u8],
+    /// The 24-bit rank of every two-byte key (index `a << 8 | b`), then of every single
+    /// byte (index `65536 + a`); 0xFFFFFF: not a token.
+    short: &'static [u8],
     slot_count: u64,
     bucket_count: u64,
 }
@@ -48,9 +51,18 @@ impl RankTable {
         self.token_of_len(rank as usize, len)
     }
 
-    /// The rank of the token whose bytes are `key`: one hash, one slot, one comparison.
+    /// The rank of the token whose bytes are `key`: one table read for one or two bytes,
+    /// else one hash, one slot, one comparison.
     #[inline]
     pub(super) fn rank(&self, key: &[u8]) -> Option<u32> {
+        let short = match *key {
+            [a, b] => Some(usize::from(a) << 8 | usize::from(b)),
+            [a] => Some((1 << 16) + usize::from(a)),
+            _ => None,
+        };
+        if let Some(index) = short {
+            return u24(self.short, index).filter(|&r| r != 0x00FF_FFFF);
+        }
         let hash = phf::hash_bytes(key);
         let bucket = phf::bucket_of(hash, self.bucket_count) as usize;
         let pilot = self.pilots.get(bucket * 2..bucket * 2 + 2)?;
