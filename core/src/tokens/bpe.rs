@@ -28,7 +28,8 @@ pub(super) struct Merger {
     prev: Vec<usize>,
     /// Large pieces: per part start, the rank of merging it with the next part.
     pair: Vec<u32>,
-    heap: BinaryHeap<Reverse<(u32, usize)>>,
+    /// Large pieces: candidate merges as `rank << 32 | start`, smallest first.
+    heap: BinaryHeap<Reverse<u64>>,
 }
 
 #[inline]
@@ -111,6 +112,11 @@ impl Merger {
         mut emit: impl FnMut(usize, usize) -> Option<()>,
     ) -> Option<()> {
         let n = piece.len();
+        // Starts are packed into 32 bits (a worker has 128 MB: no piece comes near 4 GiB).
+        if u32::try_from(n).is_err() {
+            return None;
+        }
+        let candidate = |rank: u32, start: usize| Reverse(u64::from(rank) << 32 | start as u64);
         self.next.clear();
         self.next.extend(1..=n);
         self.prev.clear();
@@ -121,10 +127,11 @@ impl Merger {
             let rank = if i + 2 <= n { rank_of(table, piece, i, i + 2) } else { NONE };
             self.pair.push(rank);
             if rank != NONE {
-                self.heap.push(Reverse((rank, i)));
+                self.heap.push(candidate(rank, i));
             }
         }
-        while let Some(Reverse((rank, i))) = self.heap.pop() {
+        while let Some(Reverse(key)) = self.heap.pop() {
+            let (rank, i) = ((key >> 32) as u32, (key & 0xFFFF_FFFF) as usize);
             // A stale entry: part `i` was merged away or its pair changed. (An entry whose
             // rank equals the current pair's is the current pair: same start, same token.)
             if self.pair.get(i) != Some(&rank) {
@@ -140,14 +147,14 @@ impl Merger {
             let merged = if after < n { rank_of(table, piece, i, *self.next.get(after)?) } else { NONE };
             *self.pair.get_mut(i)? = merged;
             if merged != NONE {
-                self.heap.push(Reverse((merged, i)));
+                self.heap.push(candidate(merged, i));
             }
             if i > 0 {
                 let before = *self.prev.get(i)?;
                 let merged = rank_of(table, piece, before, after);
                 *self.pair.get_mut(before)? = merged;
                 if merged != NONE {
-                    self.heap.push(Reverse((merged, before)));
+                    self.heap.push(candidate(merged, before));
                 }
             }
         }
