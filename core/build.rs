@@ -19,6 +19,9 @@ mod time;
 use money::PerMTok;
 use spec::{LongContext, PriceEntry, Rates, RegistrySpec, Tariff};
 
+#[path = "build_tokens.rs"]
+mod build_tokens;
+
 fn opt_m(v: Option<PerMTok>) -> String {
     match v {
         Some(p) => format!("Some(PerMTok({}))", p.0),
@@ -100,6 +103,7 @@ fn entry(e: &PriceEntry) -> String {
 }
 
 fn main() -> Result<(), String> {
+    build_tokens::generate()?;
     let path = PathBuf::from("prices/registry.toml");
     println!("cargo:rerun-if-changed=prices/registry.toml");
     println!("cargo:rerun-if-changed=src/pricing/spec.rs");
