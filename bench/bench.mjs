@@ -199,15 +199,6 @@ async function coldStarts(mock, reps) {
       }
     }
   }
-  // Compiling the module is most of a wasm worker's start: V8 does it in workerd, and here
-  // in Node's V8 for reference (synchronous compile, as at a worker's startup).
-  const bytes = readFileSync(join(ROOT, 'worker/build/index_bg.wasm'));
-  const compileMs = [];
-  for (let i = 0; i < Math.max(3, reps); i++) {
-    const t0 = now();
-    new WebAssembly.Module(bytes);
-    compileMs.push(now() - t0);
-  }
   const sum = (xs) => ({
     readyMs: median(xs.map((x) => x.readyMs)),
     firstResponseMs: median(xs.map((x) => x.firstResponseMs)),
@@ -215,7 +206,7 @@ async function coldStarts(mock, reps) {
   });
   return {
     reps, llmobserve: sum(out.llmobserve), js: sum(out.js), jsD1: sum(out.jsD1),
-    jsWorkerd: { totalMs: median(out.jsWorkerd) }, wasmCompileMs: median(compileMs),
+    jsWorkerd: { totalMs: median(out.jsWorkerd) },
   };
 }
 

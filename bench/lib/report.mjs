@@ -92,7 +92,7 @@ function internalLines(result) {
       + `JS passthrough ${f(c.js.readyMs, 0)} ms + ${f(c.js.firstResponseMs, 1)} ms = ${f(c.js.totalMs, 0)} ms; `
       + `JS passthrough with a D1 binding (the same Miniflare D1 setup as llmobserve) ${f(c.jsD1.readyMs, 0)} ms + ${f(c.jsD1.firstResponseMs, 1)} ms = ${f(c.jsD1.totalMs, 0)} ms; `
       + `JS passthrough under bare workerd, process start to first response: ${f(c.jsWorkerd.totalMs, 0)} ms. `
-      + `Compiling the wasm module alone (\`new WebAssembly.Module\` in Node's V8, median of ${Math.max(3, c.reps)}): ${f(c.wasmCompileMs, 0)} ms.`);
+      + `What the wasm adds to the start (compiling and instantiating it, as the worker's module is evaluated): about ${f(c.llmobserve.readyMs - c.jsD1.readyMs, 0)} ms, llmobserve's ready time minus that of the JS worker with the same D1 setup.`);
   }
   const L = result.rows?.llmobserve; const J = result.rows?.js;
   if (L) {
