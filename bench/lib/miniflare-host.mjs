@@ -1,6 +1,6 @@
 // Hosts one worker under Miniflare's API (workerd underneath, no wrangler dev, no
-// inspector) on 127.0.0.1 and keeps it up until SIGTERM. Run as its own process so that
-// its CPU and memory can be measured apart from the harness.
+// inspector) on 127.0.0.1 and keeps it up until its stdin closes. Run as its own process
+// so that its CPU and memory can be measured apart from the harness.
 //
 //   node miniflare-host.mjs '<json spec>'
 //   spec: { kind: "passthrough" | "passthrough-d1" | "llmobserve", upstream: "http://127.0.0.1:N", port?: number }
@@ -12,7 +12,7 @@
 // readyMs: from `new Miniflare()` to the socket accepting (workerd started, scripts and
 // wasm compiled); firstResponseMs: the first request the worker answers after that.
 import { Miniflare } from 'miniflare';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -138,7 +138,14 @@ let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  try { await mf.dispose(); } finally {
+  try {
+    await mf.dispose();
+    // Wait until workerd has been reaped (its /proc entry gone), so that its CPU time
+    // is added to ours and to the harness's, rather than lost to init.
+    for (let i = 0; workerdPid && i < 50 && existsSync(`/proc/${workerdPid}`); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
     rmSync(state, { recursive: true, force: true });
     process.exit(0);
   }

@@ -20,7 +20,7 @@ function rowsInOrder(result) {
 
 function mainTable(result) {
   const head = ['target', '+p50 c=1', '+p90 c=1', '+p99 c=1', '+p50 c=32', '+p90 c=32', '+p99 c=32',
-    'stream +TTFB', 'stream +total', 'req/s c=32', 'CPU ms/req', 'peak RSS MiB'];
+    'stream +TTFB', 'stream +total', 'chunks held back', 'req/s c=32', 'CPU ms/req', 'peak RSS MiB'];
   const lines = [head];
   for (const id of rowsInOrder(result)) {
     const r = result.rows?.[id];
@@ -36,12 +36,12 @@ function mainTable(result) {
     if (id === 'direct') {
       const a = r.abs;
       lines.push([`${r.label} (absolute)`, f(a.c1.p50), f(a.c1.p90), f(a.c1.p99), f(a.c32.p50), f(a.c32.p90), f(a.c32.p99),
-        f(a.ttfb), f(a.streamTotal), f(r.rps32, 0), `${f(r.cpuMsPerReq, 3)} (mock)`, `${f(mem, 0)} (mock)`]);
+        f(a.ttfb), f(a.streamTotal), f(r.heldBack, 0), f(r.rps32, 0), `${f(r.cpuMsPerReq, 3)} (mock)`, `${f(mem, 0)} (mock)`]);
       continue;
     }
     const a = r.added;
     lines.push([r.label + (r.failures ? ` (${r.failures} failed requests)` : ''), signed(a.c1.p50), signed(a.c1.p90), signed(a.c1.p99),
-      signed(a.c32.p50), signed(a.c32.p90), signed(a.c32.p99), signed(a.ttfb), signed(a.streamTotal),
+      signed(a.c32.p50), signed(a.c32.p90), signed(a.c32.p99), signed(a.ttfb), signed(a.streamTotal), f(r.heldBack, 0),
       f(r.rps32, 0), f(r.cpuMsPerReq, 3), memText]);
   }
   return lines;
@@ -139,13 +139,13 @@ export function renderConsole(result) {
   out.push(text(mainTable(result)), samplesLine(result), '');
   out.push(text(checksTable(result)), '');
   out.push(...internalLines(result).map((l) => l.replace(/`/g, '')), '');
-  out.push(`machine: ${result.machine.nproc} cores, ${result.machine.cpuModel}; load average at start ${result.machine.loadavgAtStart.join(' ')}; machine busy ${f(result.machine.busyPercent, 0)}% during the run; ${f(result.wallSeconds, 0)} s (with setup ${f(result.totalSeconds, 0)} s)`);
+  out.push(`machine: ${result.machine.nproc} cores, ${result.machine.cpuModel}; load average at start ${result.machine.loadavgAtStart.join(' ')}; other work used ${f(result.machine.otherCores)} cores on average during the run; ${f(result.wallSeconds, 0)} s (with setup ${f(result.totalSeconds, 0)} s)`);
   return out.join('\n');
 }
 
 export function renderMarkdown(result) {
   const m = result.machine; const v = result.versions; const P = result.params;
-  const quiet = m.loadavgAtStart[0] < m.nproc * 0.5;
+  const quiet = (m.otherCores ?? 0) < 0.15 && m.loadavgAtStart[0] < m.nproc * 0.5;
   const lines = [
     BEGIN,
     '',
@@ -155,8 +155,8 @@ export function renderMarkdown(result) {
     `Last run: ${result.startedAt}, profile \`${result.profile}\`, seed ${result.seed}, llmobserve \`${v.llmobserve}\`, ${f(result.totalSeconds / 60, 1)} min in all (${f(result.wallSeconds / 60, 1)} min measuring).`,
     '',
     quiet
-      ? `> The machine was quiet at the start (load average ${m.loadavgAtStart.join(' ')} on ${m.nproc} cores).`
-      : `> **Noisy run.** The load average was ${m.loadavgAtStart.join(' ')} on ${m.nproc} cores when it started (other work was running), and the machine was ${f(m.busyPercent, 0)}% busy during it. `
+      ? `> The machine was quiet: load average ${m.loadavgAtStart.join(' ')} at the start, and work other than the benchmark's used ${f(m.otherCores)} of its ${m.nproc} cores on average.`
+      : `> **Noisy run.** Work other than the benchmark's used ${f(m.otherCores)} of the machine's ${m.nproc} cores on average while it ran (load average ${m.loadavgAtStart.join(' ')} at the start). `
         + 'Absolute figures, and the tails above all, are inflated; ratios within the run are the more trustworthy part. Rerun on a quiet machine for figures to quote.',
     '',
     '### Added latency, throughput, CPU and memory',
@@ -201,7 +201,8 @@ export function renderMarkdown(result) {
     + 'Throughput is that of the c=32 phase.',
     `- Streamed chat: \`bench/lib/stream-client.mjs\`, up to ${P.streams} sequential requests per target and round (at least ${P.minStreams}, otherwise as many as fit in ${P.streamSeconds} s) on one keep-alive connection, `
     + `the mock pacing its SSE events ${result.request.mockHeaders['x-mock-chunk-delay-ms']} ms apart. `
-    + 'TTFB is the first body byte; total is the end of the body. A chunk *coalesced* with the one before it arrived less than half a pacing interval after it (it was sent a full interval later): it was held back, by the target or by a busy machine. '
+    + 'TTFB is the first body byte; total is the end of the body. A chunk is *held back* when, at its position in the stream, the median request got it less than half a pacing interval after the chunk before it '
+    + '(it was sent a full interval later, so the target kept it until the next one came); a busy machine also lumps chunks together, but at random positions, which the median leaves out. '
     + 'The lag is how much later than direct the slowest chunk arrives, beyond the first.',
     '- CPU per request: user + system time of the target\'s process tree from `/proc/<pid>/stat` (children included) over the c=32 phase, once the tree has stopped using CPU '
     + '(llmobserve writes events after the response), divided by the requests. Peak memory: the sum of VmHWM over the tree at the end of the run.',

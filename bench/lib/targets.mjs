@@ -31,8 +31,21 @@ export async function freePort() {
   });
 }
 
+/** Every process group started here and not yet exited, for `killAll`. */
+const running = new Set();
+
+/** Ends every process group started here (the harness was interrupted). */
+export function killAll() {
+  for (const child of running) {
+    try { child.stdin.end(); } catch {}
+    try { process.kill(-child.pid, 'SIGTERM'); } catch {}
+  }
+}
+
 function spawnGroup(cmd, args, opts = {}) {
   const child = spawn(cmd, args, { ...opts, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   child.output = '';
   const keep = (d) => { child.output = (child.output + d).slice(-20000); };
   child.stdout.on('data', keep);
@@ -97,7 +110,15 @@ export async function startMiniflare(kind, upstream) {
   const child = spawnGroup(process.execPath, [join(BENCH, 'lib/miniflare-host.mjs'), JSON.stringify({ kind, upstream })],
     { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
   const info = await firstJsonLine(`Miniflare (${kind})`, child, 120000);
-  return { ...info, pid: child.pid, logs: () => child.output, stop: () => stopGroup(child) };
+  // Closing its stdin makes the host dispose of Miniflare and wait for workerd (Miniflare
+  // answers SIGTERM by exiting at once, leaving workerd to init and its CPU time uncounted).
+  const stop = () => new Promise((res) => {
+    if (child.exitCode !== null || child.signalCode !== null) return res();
+    child.once('exit', res);
+    child.stdin.end();
+    setTimeout(() => stopGroup(child), 15000).unref();
+  });
+  return { ...info, pid: child.pid, logs: () => child.output, stop };
 }
 
 /** The JS passthrough under bare `workerd serve` with a generated config. */
