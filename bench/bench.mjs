@@ -319,10 +319,10 @@ async function versions() {
   return {
     llmobserve: sh('git', ['-C', ROOT, 'describe', '--always', '--dirty', '--abbrev=12']),
     node: process.version,
-    workerd: sh(join(ROOT, 'node_modules/@cloudflare/workerd-linux-64/bin/workerd'), ['--version']),
+    workerd: sh(join(ROOT, 'node_modules/@cloudflare/workerd-linux-64/bin/workerd'), ['--version'])?.replace(/^workerd /, ''),
     miniflare: pkgVersion(join(ROOT, 'node_modules/miniflare')),
     wrangler: pkgVersion(join(ROOT, 'node_modules/wrangler')),
-    oha: await ohaVersion(),
+    oha: (await ohaVersion())?.replace(/^oha /, ''),
     rustc: sh('rustc', ['--version']),
     litellm: existsSync(LITELLM) ? sh(join(BENCH, '.venv/bin/python'), ['-c', 'import importlib.metadata as m; print(m.version("litellm"))']) : null,
     python: existsSync(LITELLM) ? sh(join(BENCH, '.venv/bin/python'), ['--version']) : null,
@@ -426,6 +426,7 @@ const result = {
   machine: { ...machine(), nproc: availableParallelism(), loadavgAtStart: load0 },
   versions: await versions(),
   request: { model: MODEL, messages: MESSAGES.length, maxTokens: 16, mockHeaders: MOCK_HEADERS, replyWords: REPLY_WORDS },
+  d1: process.env.BENCH_D1_PERSIST === 'memory' ? 'in memory' : 'on disk',
   unavailable: {}, validation: {}, cold: null, wasm: null, internal: null, events: null, memory: {}, idleCpuMsPerS: {},
 };
 log(`profile ${profileName}, seed ${seed}, load average ${load0.join(' ')}`);

@@ -134,6 +134,27 @@ function internalLines(result) {
   return out;
 }
 
+/** A few sentences computed from the figures: what the table says about llmobserve. */
+function summary(result) {
+  const r = result.rows ?? {}; const L = r.llmobserve; const J = r.js; const i = result.internal;
+  if (!L || !J) return [];
+  const out = [];
+  out.push(`- llmobserve adds ${f(L.added.c1.p50)} ms at p50 with one client and ${f(L.added.c32.p50, 0)} ms with 32; the JS passthrough on the same runtime adds ${f(J.added.c1.p50)} and ${f(J.added.c32.p50, 1)} ms. `
+    + `It serves ${f(L.rps32, 0)} requests/s at c=32 against the floor's ${f(J.rps32, 0)}, at ${f(L.cpuMsPerReq)} ms of CPU per request against ${f(J.cpuMsPerReq)}.`);
+  if (i?.d1Floor && !i.d1Floor.error && i.directC1) {
+    const d1Added = i.d1Floor.c1.p50 - i.directC1.p50; const lAdded = i.full.p50 - i.directC1.p50; const jAdded = i.jsFull.p50 - i.directC1.p50;
+    const most = d1Added >= lAdded / 2 ? 'Most of that is the local D1' : 'The local D1\'s share';
+    out.push(`- ${most}: a plain JS worker that runs llmobserve's D1 statements per call (\`bench/workers/passthrough-d1.mjs\`) adds ${f(d1Added)} ms at p50 (c=1) and uses ${f(i.d1Floor.c32.cpuMsPerReq)} ms of CPU per request, `
+      + `against llmobserve's ${f(lAdded)} ms and ${f(i.llmoC32.cpuMsPerReq)} ms measured alongside (JS passthrough: ${f(jAdded)} ms, ${f(i.jsC32.cpuMsPerReq)} ms). `
+      + `A call rejected just after its key is looked up takes ${f(i.authThenReject.p50 - i.noKey.p50)} ms longer than one rejected before (p50, c=1).`);
+  }
+  const peers = [['portkey', 'Portkey'], ['litellm', 'LiteLLM']].filter(([id]) => r[id]).map(([id, name]) => `${name} adds ${f(r[id].added.c1.p50)} ms (c=1) and ${f(r[id].added.c32.p50, 0)} ms (c=32)`);
+  if (peers.length) out.push(`- At p50, ${peers.join('; ')}.`);
+  out.push(`- Streaming: llmobserve adds ${f(L.added.ttfb)} ms to the first byte (JS passthrough ${f(J.added.ttfb)} ms) and holds back ${f(L.heldBack, 0)} chunks`
+    + `${r.portkey ? `; Portkey holds back ${f(r.portkey.heldBack, 0)}` : ''}${r.litellm ? `, LiteLLM ${f(r.litellm.heldBack, 0)}` : ''}.`);
+  return out;
+}
+
 export function renderConsole(result) {
   const out = [`\n${SECTION}: profile ${result.profile}, ${result.params.rounds} round(s), medians across rounds; added = target minus direct in the same round, ms\n`];
   out.push(text(mainTable(result)), samplesLine(result), '');
@@ -158,6 +179,10 @@ export function renderMarkdown(result) {
       ? `> The machine was quiet: load average ${m.loadavgAtStart.join(' ')} at the start, and work other than the benchmark's used ${f(m.otherCores)} of its ${m.nproc} cores on average.`
       : `> **Noisy run.** Work other than the benchmark's used ${f(m.otherCores)} of the machine's ${m.nproc} cores on average while it ran (load average ${m.loadavgAtStart.join(' ')} at the start). `
         + 'Absolute figures, and the tails above all, are inflated; ratios within the run are the more trustworthy part. Rerun on a quiet machine for figures to quote.',
+    '',
+    '### In short',
+    '',
+    ...summary(result),
     '',
     '### Added latency, throughput, CPU and memory',
     '',
@@ -185,7 +210,7 @@ export function renderMarkdown(result) {
     '  - **JS passthrough (Miniflare)**: `bench/workers/passthrough.mjs`, a plain Worker that forwards the request and returns the response, both as streams. '
     + 'The platform floor, on the same runtime as llmobserve. **The ratios compare llmobserve with this row.**',
     '  - **JS passthrough (bare workerd)**: the same script under `workerd serve` with a generated config, for reference: the gap to the row above is what Miniflare\'s own setup adds.',
-    '  - **llmobserve**: `worker/build` (release wasm) with a local D1 on disk (the migrations applied), managed key mode (its own upstream key), '
+    `  - **llmobserve**: \`worker/build\` (release wasm) with a local D1 ${result.d1 ?? 'on disk'} (the migrations applied; \`BENCH_D1_PERSIST=memory\` keeps it in memory), managed key mode (its own upstream key), `
     + 'a gateway key in `Authorization` and tenant, customer, section and run-id headers: authentication, attribution, usage extraction, pricing and the event write all run; '
     + 'the harness checks afterwards that every call was recorded and priced. '
     + 'The dashboard\'s assets binding is left out: it is not on the gateway path, and with it Miniflare would put its asset router in front of every request.',
