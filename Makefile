@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they need first (scripts/setup.sh).
-.PHONY: dev test setup build
+.PHONY: dev test setup build bench
 dev:            ## run llmobserve locally on 127.0.0.1:$${PORT:-8787}
 	@scripts/dev.sh
 test:           ## run every test
@@ -8,3 +8,5 @@ setup:          ## install the toolchain and npm dependencies only
 	@scripts/setup.sh
 build:          ## build the worker only
 	@scripts/setup.sh && scripts/build-worker.sh
+bench:          ## the gateway benchmark, side by side with peers (about 10 min; not part of make test)
+	@bench/run.sh
