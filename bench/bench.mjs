@@ -28,7 +28,11 @@ import { renderConsole, renderMarkdown, writeSection } from './lib/report.mjs';
 
 const started = Date.now();
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => { killAll(); process.exit(130); });
+  process.on(signal, () => {
+    console.error(`[bench] ${signal}: stopping every target`);
+    killAll();
+    process.exit(130);
+  });
 }
 const { values: argv } = parseArgs({
   options: {
