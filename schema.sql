@@ -9,8 +9,17 @@ CREATE TABLE api_keys (
   scopes      TEXT NOT NULL,               -- comma-separated: ingest,read,admin
   tenant_id   TEXT,                        -- NULL: may act for any tenant
   created_at  INTEGER NOT NULL,            -- unix ms
-  revoked_at  INTEGER                      -- unix ms; NULL while active
+  revoked_at  INTEGER,                     -- unix ms; NULL while active
+  customer_id TEXT,                        -- NULL: any customer; set only on read-only tenant-bound keys
+  expires_at  INTEGER,                     -- unix ms; NULL: never expires
+  secret_hint TEXT,                        -- llmo_...abcd: tells keys apart in listings
+  previous_key_hash TEXT,                  -- the rotated-out secret, valid until previous_expires_at
+  previous_expires_at INTEGER,
+  rotated_at  INTEGER,
+  created_by  TEXT                         -- id of the admin key that made it; NULL: the admin token
 );
+CREATE UNIQUE INDEX api_keys_by_previous_hash ON api_keys (previous_key_hash);
+CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at);
 
 CREATE TABLE events (
   id                   TEXT PRIMARY KEY,   -- UUIDv7 minted at request entry (idempotency key)
@@ -42,6 +51,20 @@ CREATE TABLE events (
   price_version        TEXT,               -- registry version used
   started_at           INTEGER NOT NULL,   -- unix ms at request entry
   latency_ms           INTEGER NOT NULL,
+  -- raw usage of other modalities and the tier (0002), so a cost can be recomputed
+  cache_write_tokens         INTEGER NOT NULL DEFAULT 0,
+  cache_write_1h_tokens      INTEGER NOT NULL DEFAULT 0,
+  cached_audio_input_tokens  INTEGER NOT NULL DEFAULT 0,
+  image_input_tokens         INTEGER NOT NULL DEFAULT 0,
+  cached_image_input_tokens  INTEGER NOT NULL DEFAULT 0,
+  image_output_tokens        INTEGER NOT NULL DEFAULT 0,
+  audio_duration_ms          INTEGER NOT NULL DEFAULT 0,
+  characters                 INTEGER NOT NULL DEFAULT 0,
+  images                     INTEGER NOT NULL DEFAULT 0,
+  image_size                 TEXT,         -- 1024x1024
+  image_quality              TEXT,         -- standard, hd, low, medium, high
+  service_tier               TEXT NOT NULL DEFAULT 'standard',
+  repricing_run_id           TEXT,         -- the last re-pricing run that changed this event
   outcome              TEXT NOT NULL DEFAULT 'completed'
     CHECK (outcome IN ('completed', 'stream_cancelled', 'stream_interrupted', 'upstream_unreachable', 'upstream_timeout')),
   ttfb_ms              INTEGER,            -- request entry to upstream's response headers
@@ -60,8 +83,62 @@ CREATE TABLE events (
   CHECK ((pricing_status = 'priced') = (cost_nanousd IS NOT NULL))
 );
 
-CREATE INDEX events_by_tenant_time ON events (tenant_id, started_at DESC, id DESC);
-CREATE INDEX events_by_tenant_customer ON events (tenant_id, customer_id, started_at);
-CREATE INDEX events_by_tenant_run ON events (tenant_id, run_id);
+CREATE INDEX events_by_tenant_time ON events (tenant_id, started_at DESC, id DESC, pricing_status, status_code,
+  cost_nanousd, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, latency_ms, customer_id,
+  request_model, response_model, provider, endpoint, section_path);
+CREATE INDEX events_by_tenant_customer ON events (tenant_id, customer_id, started_at DESC, id DESC);
+CREATE INDEX events_by_tenant_run ON events (tenant_id, run_id, started_at, id);
 CREATE INDEX events_by_tenant_run_request ON events (tenant_id, run_id, request_hash, started_at);
 CREATE INDEX events_by_tenant_retry_of ON events (tenant_id, retry_of) WHERE retry_of IS NOT NULL;
+
+-- Append-only: a PUT adds a row, a DELETE adds a row with spec NULL. The newest row per
+-- (provider, model, effective_from) is in force; MAX(id) is the override revision that
+-- names the price list (price_version `<registry>+o<id>`).
+CREATE TABLE price_overrides (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  provider        TEXT NOT NULL,
+  model           TEXT NOT NULL,
+  effective_from  TEXT NOT NULL,           -- YYYY-MM-DD (UTC)
+  spec            TEXT,                    -- the entry as JSON, registry format; NULL: deleted
+  note            TEXT,
+  created_by      TEXT,                    -- key id, or 'admin-token'
+  created_at      INTEGER NOT NULL         -- unix ms
+);
+
+CREATE INDEX price_overrides_by_model ON price_overrides (provider, model, effective_from, id);
+
+CREATE TABLE repricing_runs (
+  id                    TEXT PRIMARY KEY,  -- rp_<hex>
+  tenant_id             TEXT NOT NULL,
+  from_ms               INTEGER NOT NULL,  -- started_at >= from_ms
+  to_ms                 INTEGER NOT NULL,  -- started_at < to_ms
+  status                TEXT NOT NULL CHECK (status IN ('running', 'complete')),
+  cursor_started_at     INTEGER,           -- last event done (keyset cursor)
+  cursor_id             TEXT,
+  events_seen           INTEGER NOT NULL DEFAULT 0,
+  events_changed        INTEGER NOT NULL DEFAULT 0,
+  priced_before         INTEGER NOT NULL DEFAULT 0,
+  priced_after          INTEGER NOT NULL DEFAULT 0,
+  total_before_nanousd  INTEGER NOT NULL DEFAULT 0,
+  total_after_nanousd   INTEGER NOT NULL DEFAULT 0,
+  old_price_versions    TEXT NOT NULL DEFAULT '{}',  -- JSON {version: events}
+  new_price_version     TEXT NOT NULL,
+  requested_by          TEXT,
+  created_at            INTEGER NOT NULL,
+  finished_at           INTEGER
+);
+
+CREATE INDEX repricing_runs_by_tenant ON repricing_runs (tenant_id, created_at);
+
+CREATE TABLE insights (
+  id          TEXT PRIMARY KEY,
+  tenant_id   TEXT NOT NULL,
+  day         TEXT NOT NULL,                 -- YYYY-MM-DD (UTC) the insight is about
+  type        TEXT NOT NULL,                 -- e.g. spend_spike, top_customers, retry_waste, unpriced_models
+  severity    TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+  customer_id TEXT,                          -- NULL: about the whole tenant (may name several customers)
+  payload     TEXT NOT NULL CHECK (json_valid(payload)),
+  created_at  INTEGER NOT NULL               -- unix ms
+);
+CREATE INDEX insights_by_tenant_day ON insights (tenant_id, day);
+CREATE INDEX insights_by_tenant_customer_day ON insights (tenant_id, customer_id, day);

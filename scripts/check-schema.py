@@ -5,12 +5,13 @@ Prints what differs and exits 1 on any failure."""
 import pathlib, re, sqlite3, sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-TENANT_TABLES = {"events"}
+TENANT_TABLES = {"events", "insights", "repricing_runs"}
 
 
 def normalise(sql):
     sql = re.sub(r"--[^\n]*", "", sql or "")
-    return re.sub(r"\s+", " ", sql).replace("( ", "(").replace(" )", ")").strip()
+    # ALTER TABLE ADD COLUMN appends ", col TYPE" after the last line of the original text.
+    return re.sub(r"\s+", " ", sql).replace("( ", "(").replace(" )", ")").replace(" ,", ",").strip()
 
 
 def objects(db):

@@ -50,4 +50,15 @@ if ! [ -x "$WRANGLER" ] || ! [ -x "$ESBUILD" ] || [ package-lock.json -nt node_m
   log "installing npm dependencies"
   npm ci --no-audit --no-fund >&2
 fi
+# 5. The SDK (scripts/build-sdk.sh): wasm-pack, which uses the wasm-bindgen CLI above and no
+#    wasm-opt, so it downloads nothing (Debian's fallback toolchain builds without it); and
+#    Express and TypeScript for the SDK's tests, from their own lockfile.
+if ! [ -f "$WASM_ENV_FILE" ] && ! wasm-pack --version 2>/dev/null | grep -q " 0.15.1$"; then
+  log "installing wasm-pack 0.15.1 (about 5 minutes on 2 cores)"
+  cargo install wasm-pack --version 0.15.1 --locked >&2
+fi
+if ! [ -d tests/sdk/node_modules/express ] || [ tests/sdk/package-lock.json -nt tests/sdk/node_modules/.package-lock.json ]; then
+  log "installing the SDK tests' npm dependencies"
+  npm ci --prefix tests/sdk --no-audit --no-fund >&2
+fi
 log "setup complete"

@@ -14,7 +14,7 @@ cargo clippy --workspace --exclude llmobserve-worker --all-targets --quiet -- -D
 if [ -f "$WASM_ENV_FILE" ]; then
   log "skipping wasm clippy: the Debian fallback toolchain has no clippy"
 else
-  cargo clippy -p llmobserve-worker --target wasm32-unknown-unknown --quiet -- -D warnings
+  cargo clippy -p llmobserve-worker -p llmobserve-sdk --target wasm32-unknown-unknown --quiet -- -D warnings
 fi
 
 log "unit and property tests (core, sdk, mock upstream)"
@@ -26,6 +26,10 @@ python3 "$ROOT/scripts/check-schema.py"
 log "building the worker and the mock upstream"
 "$ROOT/scripts/build-worker.sh"
 cargo build -p mock-openai --quiet
+
+log "SDK: the npm package, its JavaScript layer, and installing it from the packed tarball"
+"$ROOT/scripts/build-sdk.sh"
+node --test tests/sdk/
 
 log "end-to-end tests"
 node --test --test-concurrency=1 tests/e2e/

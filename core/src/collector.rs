@@ -12,7 +12,7 @@ use crate::event::{CallRecord, Outcome};
 use crate::gateway::UpstreamFacts;
 use crate::keys::reported_event_id;
 use crate::time::UnixMillis;
-use crate::usage::{Usage, UsageSource};
+use crate::usage::{ServiceTier, Usage, UsageSource};
 
 pub const MAX_BATCH: usize = 1000;
 const MAX_TOKENS: u64 = 1 << 40;
@@ -63,6 +63,7 @@ struct RawEvent {
     outcome: Option<String>,
     usage: Option<RawUsage>,
     usage_source: Option<String>,
+    service_tier: Option<String>,
     tenant_id: Option<String>,
     customer_id: Option<String>,
     section: Option<String>,
@@ -80,6 +81,10 @@ struct RawUsage {
     reasoning_tokens: Option<u64>,
     audio_input_tokens: Option<u64>,
     audio_output_tokens: Option<u64>,
+    cache_write_tokens: Option<u64>,
+    cache_write_1h_tokens: Option<u64>,
+    audio_duration_ms: Option<u64>,
+    characters: Option<u64>,
 }
 
 fn simple_id(text: &str, max: usize) -> bool {
@@ -175,14 +180,22 @@ fn validate(index: usize, raw: serde_json::Value, now: UnixMillis) -> Result<Rep
         reasoning_tokens: u.reasoning_tokens.unwrap_or(0),
         audio_input_tokens: u.audio_input_tokens.unwrap_or(0),
         audio_output_tokens: u.audio_output_tokens.unwrap_or(0),
+        cache_write_tokens: u.cache_write_tokens.unwrap_or(0),
+        cache_write_1h_tokens: u.cache_write_1h_tokens.unwrap_or(0),
+        audio_duration_ms: u.audio_duration_ms.unwrap_or(0),
+        characters: u.characters.unwrap_or(0),
+        service_tier: e.service_tier.as_deref().map(ServiceTier::parse).unwrap_or_default(),
+        ..Usage::default()
     });
     if let Some(u) = &usage {
-        let all = [u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens, u.audio_input_tokens, u.audio_output_tokens];
+        let all = [u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens, u.audio_input_tokens,
+            u.audio_output_tokens, u.cache_write_tokens, u.cache_write_1h_tokens, u.audio_duration_ms, u.characters];
         if all.iter().any(|&n| n > MAX_TOKENS) {
             return Err(at("usage", format!("token counts above {MAX_TOKENS} are not plausible")));
         }
-        if u.cached_input_tokens > u.input_tokens || u.audio_input_tokens > u.input_tokens {
-            return Err(at("usage.cached_input_tokens", "cached and audio input tokens are part of input_tokens and cannot exceed it".into()));
+        let cache = u.cached_input_tokens.saturating_add(u.cache_write_tokens).saturating_add(u.cache_write_1h_tokens);
+        if cache > u.input_tokens || u.audio_input_tokens > u.input_tokens {
+            return Err(at("usage.cached_input_tokens", "cached, cache-write and audio input tokens are part of input_tokens and cannot exceed it (for Anthropic, input_tokens = input + cache reads + cache writes)".into()));
         }
         if u.reasoning_tokens > u.output_tokens || u.audio_output_tokens > u.output_tokens {
             return Err(at("usage.reasoning_tokens", "reasoning and audio output tokens are part of output_tokens and cannot exceed it".into()));

@@ -7,7 +7,7 @@
 use crate::attribution::{Attribution, TenantId};
 use crate::gateway::UpstreamFacts;
 use crate::money::NanoUsd;
-use crate::pricing::{price_usage, Costing, UnpricedReason, REGISTRY_VERSION};
+use crate::pricing::{Costing, PriceBook, UnpricedReason};
 use crate::time::UnixMillis;
 use crate::usage::{Usage, UsageSource};
 
@@ -98,9 +98,11 @@ pub struct Event {
     /// `None` when unpriced, never a silent zero.
     pub cost: Option<NanoUsd>,
     pub unpriced_reason: Option<UnpricedReason>,
-    /// The registry entry that priced the call (`openai/gpt-4o@2024-10-02`), for provenance.
+    /// The entry that priced the call (`openai/gpt-4o@2024-10-02`,
+    /// `override:openai/gpt-4o@2026-12-01`, `openai/gpt-5@2025-08-07#flex`), for provenance.
     pub price_ref: Option<String>,
-    pub price_version: Option<&'static str>,
+    /// The price list (registry version, plus override revision) the call was priced from.
+    pub price_version: Option<String>,
 }
 
 impl Event {
@@ -113,27 +115,47 @@ impl Event {
     }
 }
 
-/// Prices a call and turns it into its event. The model that served the call (from the
-/// response) is priced when known, else the requested one. Only successful calls are
-/// priced from their usage: an error response has no billable usage.
+/// Prices a call with the compiled registry alone. See [`price_event_with`].
 pub fn price_event(call: CallRecord) -> Event {
-    let model = call.response_model.as_deref().or(call.request_model.as_deref());
-    let costing = match model {
-        Some(m) => price_usage(&call.provider, m, call.started_at.day(), call.usage.as_ref()),
-        None if call.usage.is_none() => Costing::Unpriced(UnpricedReason::NoUsage),
-        None => Costing::Unpriced(UnpricedReason::UnknownModel),
-    };
+    price_event_with(call, &PriceBook::registry())
+}
+
+/// Prices a call with a deployment's price book (registry + overrides) and turns it into
+/// its event. The model that served the call (from the response) is priced when known,
+/// else the requested one, as of the day the call started. An unpriced event still names
+/// the price list it was tried against, so that a re-pricing run can report it.
+pub fn price_event_with(call: CallRecord, book: &PriceBook) -> Event {
+    let costing = costing_for(
+        book,
+        &call.provider,
+        call.response_model.as_deref(),
+        call.request_model.as_deref(),
+        call.started_at,
+        call.usage.as_ref(),
+    );
+    let price_ref = costing.price_ref();
+    let price_version = Some(book.version().to_owned());
     match costing {
-        Costing::Priced { cost, entry } => Event {
-            call,
-            cost: Some(cost),
-            unpriced_reason: None,
-            price_ref: Some(format!("{}/{}@{}", entry.provider, entry.model, entry.effective_from.to_iso())),
-            price_version: Some(REGISTRY_VERSION),
-        },
-        Costing::Unpriced(reason) => {
-            Event { call, cost: None, unpriced_reason: Some(reason), price_ref: None, price_version: None }
-        }
+        Costing::Priced { cost, .. } => Event { call, cost: Some(cost), unpriced_reason: None, price_ref, price_version },
+        Costing::Unpriced(reason) => Event { call, cost: None, unpriced_reason: Some(reason), price_ref: None, price_version },
+    }
+}
+
+/// The pricing rule of an event, shared by [`price_event_with`] and re-pricing (which
+/// rebuilds `usage` from the stored raw columns): the served model if known, else the
+/// requested one, priced as of the day the call started.
+pub fn costing_for<'b>(
+    book: &'b PriceBook,
+    provider: &str,
+    response_model: Option<&str>,
+    request_model: Option<&str>,
+    started_at: UnixMillis,
+    usage: Option<&Usage>,
+) -> Costing<'b> {
+    match response_model.or(request_model) {
+        Some(m) => book.price(provider, m, started_at.day(), usage),
+        None if usage.is_none() => Costing::Unpriced(UnpricedReason::NoUsage),
+        None => Costing::Unpriced(UnpricedReason::UnknownModel),
     }
 }
 
@@ -176,7 +198,7 @@ mod tests {
         // 800 x $0.15 + 200 x $0.075 + 100 x $0.60 per million = 120000 + 15000 + 60000 nano.
         assert_eq!(e.cost.map(NanoUsd::nanos), Some(195_000));
         assert_eq!(e.pricing_status(), "priced");
-        assert_eq!(e.price_version, Some(REGISTRY_VERSION));
+        assert_eq!(e.price_version.as_deref(), Some(crate::pricing::REGISTRY_VERSION));
         assert!(e.price_ref.as_deref().unwrap().starts_with("openai/gpt-4o-mini@"));
     }
 

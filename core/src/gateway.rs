@@ -214,6 +214,12 @@ pub struct RequestFacts {
     pub stream: bool,
     /// The client itself asked for a usage chunk (`stream_options.include_usage: true`).
     pub include_usage: bool,
+    /// Images asked for (`n`), their `size` and `quality` (image endpoints).
+    pub n: Option<u64>,
+    pub size: Option<String>,
+    pub quality: Option<String>,
+    /// Characters of a speech request's `input` (what text-to-speech is billed by).
+    pub input_characters: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -221,13 +227,24 @@ struct RawRequest {
     model: Option<serde_json::Value>,
     stream: Option<serde_json::Value>,
     stream_options: Option<serde_json::Value>,
+    n: Option<serde_json::Value>,
+    size: Option<serde_json::Value>,
+    quality: Option<serde_json::Value>,
+    input: Option<serde_json::Value>,
 }
 
 impl RequestFacts {
     /// Reads the facts of a multipart form (audio and image endpoints).
     pub fn from_multipart(content_type: &str, body: &[u8]) -> RequestFacts {
-        let model = multipart_text_fields(content_type, body).into_iter().find(|(k, _)| k == "model").map(|(_, v)| v);
-        RequestFacts { model, ..RequestFacts::default() }
+        let fields = multipart_text_fields(content_type, body);
+        let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        RequestFacts {
+            model: field("model"),
+            n: field("n").and_then(|n| n.trim().parse().ok()),
+            size: field("size"),
+            quality: field("quality"),
+            ..RequestFacts::default()
+        }
     }
 
     /// Reads `model` and `stream` from a JSON body; anything else (multipart, empty,
@@ -241,6 +258,10 @@ impl RequestFacts {
                     .stream_options
                     .and_then(|o| o.get("include_usage").and_then(serde_json::Value::as_bool))
                     .unwrap_or(false),
+                n: r.n.and_then(|n| n.as_u64()),
+                size: r.size.and_then(|v| v.as_str().map(str::to_owned)),
+                quality: r.quality.and_then(|v| v.as_str().map(str::to_owned)),
+                input_characters: r.input.and_then(|v| v.as_str().map(|t| t.chars().count() as u64)),
             },
             Err(_) => RequestFacts::default(),
         }
@@ -456,7 +477,7 @@ mod tests {
             RequestFacts {
                 model: Some("gpt-4o".into()),
                 stream: true,
-                include_usage: false
+                ..RequestFacts::default()
             }
         );
         assert!(

@@ -41,6 +41,10 @@ impl SseParser {
 
     /// Feeds the next chunk; complete events are appended to `out`.
     pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) {
+        if bytes.is_empty() {
+            // An empty read says nothing, in particular not whether a held `\r` has its `\n`.
+            return;
+        }
         if self.pending_cr {
             // The held line ended in `\r`; a `\n` starting this chunk is part of its line end.
             self.pending_cr = false;

@@ -378,3 +378,33 @@ mod tests {
         assert_eq!(obs.usage, None);
     }
 }
+
+#[cfg(test)]
+mod crlf_split_tests {
+    use super::*;
+
+    /// Regression: an empty read between a `\r` and its `\n` once cost the client a byte.
+    #[test]
+    fn every_single_and_double_cut_of_a_crlf_stream_gives_the_same_client_bytes() {
+        let input = "data: {\"choices\":[{\"delta\":{\"content\":\"h\u{e9}\"},\"finish_reason\":null}],\"usage\":null}\r\n\r\ndata: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\r\n\r\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\r\n\r\ndata: [DONE]\r\n\r\n";
+        let b = input.as_bytes();
+        let run = |cuts: &[usize]| {
+            let mut o = StreamObserver::new(StreamApi::ChatCompletions, true);
+            let mut out = Vec::new();
+            let mut last = 0;
+            for &c in cuts.iter().chain(std::iter::once(&b.len())) {
+                out.extend(o.observe(&b[last..c]).unwrap_or_default());
+                last = c;
+            }
+            out.extend(o.finish().unwrap_or_default());
+            out
+        };
+        let whole = run(&[]);
+        for i in 0..=b.len() {
+            assert_eq!(String::from_utf8_lossy(&run(&[i])), String::from_utf8_lossy(&whole), "cut at {i}");
+            for j in i..=b.len() {
+                assert_eq!(run(&[i, j]), whole, "cuts at {i},{j}");
+            }
+        }
+    }
+}

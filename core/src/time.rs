@@ -29,6 +29,18 @@ impl UnixMillis {
 }
 
 impl Day {
+    /// Midnight UTC at the start of this day.
+    pub fn start(self) -> UnixMillis {
+        let (y, m, d) = (i64::from(self.0 / 10_000), i64::from(self.0 / 100 % 100), i64::from(self.0 % 100));
+        // Howard Hinnant's days_from_civil.
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        UnixMillis((era * 146_097 + doe - 719_468) * 86_400_000)
+    }
+
     pub fn to_iso(self) -> String {
         format!("{:04}-{:02}-{:02}", self.0 / 10_000, self.0 / 100 % 100, self.0 % 100)
     }
@@ -60,5 +72,12 @@ mod tests {
         assert_eq!(UnixMillis(1_764_290_458_123).to_rfc3339(), "2025-11-28T00:40:58.123Z");
         assert_eq!(UnixMillis(1_764_290_458_123).day().to_iso(), "2025-11-28");
         assert_eq!(UnixMillis(-1).day(), Day(19691231));
+        assert_eq!(Day(19700101).start(), UnixMillis(0));
+        assert_eq!(Day(20000229).start(), UnixMillis(951_782_400_000));
+        for ms in [0, 951_782_400_000, 1_764_290_458_123, 1_795_000_000_000, 4_102_444_800_000] {
+            let day = UnixMillis(ms).day();
+            assert!(day.start().0 <= ms && ms - day.start().0 < 86_400_000, "{ms}");
+            assert_eq!(day.start().day(), day);
+        }
     }
 }

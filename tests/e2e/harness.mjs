@@ -1,7 +1,7 @@
 // The end-to-end harness: the mock OpenAI upstream and the real worker (wasm build under
 // `wrangler dev`, i.e. workerd, with a fresh local D1), each on a free port of 127.0.0.1.
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -67,8 +67,12 @@ export async function startMock() {
 /**
  * Starts the mock upstream and the worker on a fresh local D1.
  * `vars`: extra worker variables; `upstreamUrl`: point the worker somewhere else than the mock.
+ * `prepare(stateDir)` runs after the migrations and before the worker starts (e.g. to seed
+ * D1 with tests/e2e/d1.mjs). `stop()` fails if the upstream OpenAI key shows up in the
+ * runtime's log or persisted state (`checkLeaks: false` skips that, for benchmarks with
+ * gigabytes of D1).
  */
-export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', vars = {}, upstreamUrl } = {}) {
+export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', vars = {}, upstreamUrl, prepare, checkLeaks = true } = {}) {
   const mock = await startMock();
   const state = await mkdtemp(join(tmpdir(), 'llmobserve-e2e-'));
   const adminToken = `test-admin-${randomBytes(16).toString('hex')}`;
@@ -76,6 +80,7 @@ export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', v
   await writeFile(envFile, `LLMOBSERVE_ADMIN_TOKEN=${adminToken}\nOPENAI_API_KEY=${upstreamApiKey}\n`);
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
   await run(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], { cwd: ROOT, env });
+  if (prepare) await prepare(state);
   const port = await freePort();
   const inspector = await freePort();
   const wrangler = spawnGroup(WRANGLER, [
@@ -100,6 +105,8 @@ export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', v
     mock,
     adminToken,
     upstreamApiKey,
+    /** The --persist-to directory: local D1 lives under v3/d1/. */
+    stateDir: state,
     logs: () => wrangler.output,
     /** A JSON request to the worker; `auth` is a bearer token. */
     async api(method, path, { auth, body, headers = {} } = {}) {
@@ -118,7 +125,7 @@ export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', v
       return r.json;
     },
     /** Polls until `pred(events)` holds for the tenant's latest events (events are written after the response). */
-    async waitForEvents(tenant, pred, { timeoutMs = 10000 } = {}) {
+    async waitForEvents(tenant, pred, { timeoutMs = 30000 } = {}) {
       const deadline = Date.now() + timeoutMs;
       let last;
       for (;;) {
@@ -128,10 +135,27 @@ export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', v
         await new Promise((r) => setTimeout(r, 100));
       }
     },
+    /** Where the upstream OpenAI key shows up in the runtime's log or persisted state (it never should). */
+    async leaks() {
+      const found = [];
+      if (wrangler.output.includes(upstreamApiKey)) found.push('wrangler/workerd log');
+      const walk = async (dir) => {
+        for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+          const p = join(dir, e.name);
+          if (e.isDirectory()) await walk(p);
+          else if ((await readFile(p).catch(() => Buffer.alloc(0))).includes(upstreamApiKey)) found.push(p);
+        }
+      };
+      await walk(join(state, 'v3'));
+      return found;
+    },
+    /** Stops everything; fails if the upstream OpenAI key leaked into the log or D1. */
     async stop() {
       await stopGroup(wrangler);
+      const leaked = checkLeaks ? await stack.leaks() : [];
       await mock.stop();
       await rm(state, { recursive: true, force: true });
+      if (leaked.length) throw new Error(`the upstream OpenAI key leaked into: ${leaked.join(', ')}`);
     },
   };
   return stack;

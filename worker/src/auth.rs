@@ -1,11 +1,16 @@
 //! Turns request credentials into a [`Principal`]: the admin token, or a gateway key
-//! looked up by its hash in D1. The rules of what a principal may do live in core.
+//! looked up by the hash of its secret in D1. The rules of what a principal may do live
+//! in core (`access`, `key_policy`); this module only reads headers and rows.
+//!
+//! Invariant: a credential is never logged, echoed or stored; only its SHA-256 is
+//! compared. Unknown, revoked, expired and rotated-out keys get the same answer.
 
 use llmobserve_core::access::{AccessError, Principal};
-use llmobserve_core::attribution::TenantId;
+use llmobserve_core::attribution::{CustomerId, TenantId};
 use llmobserve_core::gateway::bearer_token;
+use llmobserve_core::key_policy::{admits, credential_shape_ok, FoundKey};
 use llmobserve_core::keys::{looks_like_gateway_key, secret_hash, secrets_equal, Scopes};
-use worker::{Env, Request};
+use worker::{Date, Env, Request};
 
 use crate::config;
 use crate::error::{ApiError, ApiResult};
@@ -24,20 +29,29 @@ impl From<AccessError> for ApiError {
     }
 }
 
-/// The bearer token of `Authorization`, if any.
-pub fn bearer(req: &Request) -> Option<String> {
-    let value = req.headers().get("authorization").ok()??;
-    bearer_token(&value).map(str::to_owned)
+fn rejected() -> ApiError {
+    ApiError::unauthorized("Invalid, expired or revoked llmobserve key. Create one with POST /admin/keys.")
 }
 
-/// Resolves a gateway key. Unknown and revoked keys get the same answer.
+fn millis(ms: Option<f64>) -> Option<i64> {
+    ms.map(|m| i64::try_from(store::whole(m)).unwrap_or(i64::MAX))
+}
+
+/// Resolves a gateway key. Unknown, revoked, expired and rotated-out keys get the same answer.
 pub async fn principal_for_key(env: &Env, secret: &str) -> ApiResult<Principal> {
-    let rejected = || ApiError::unauthorized("Invalid or revoked llmobserve key. Create one with POST /admin/keys.");
     if !looks_like_gateway_key(secret) {
         return Err(rejected());
     }
-    let row = store::key_by_hash(env, &secret_hash(secret)).await?.ok_or_else(rejected)?;
-    if row.revoked_at.is_some() {
+    let found = store::key_by_secret_hash(env, &secret_hash(secret)).await?.ok_or_else(rejected)?;
+    let now = i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX);
+    let row = found.key;
+    let state = FoundKey {
+        revoked_at: millis(row.revoked_at),
+        expires_at: millis(row.expires_at),
+        matched_previous: found.is_current == 0.0,
+        previous_expires_at: millis(row.previous_expires_at),
+    };
+    if !admits(state, now) {
         return Err(rejected());
     }
     let scopes = Scopes::parse_list(&row.scopes)
@@ -48,20 +62,37 @@ pub async fn principal_for_key(env: &Env, secret: &str) -> ApiResult<Principal> 
         .map(TenantId::parse)
         .transpose()
         .map_err(|e| ApiError::internal(format!("stored tenant of key {} is invalid: {e}", row.id)))?;
-    Ok(Principal { key_id: Some(row.id), scopes, tenant })
+    let customer = row
+        .customer_id
+        .as_deref()
+        .map(CustomerId::parse)
+        .transpose()
+        .map_err(|e| ApiError::internal(format!("stored customer of key {} is invalid: {e}", row.id)))?;
+    if customer.is_some() && tenant.is_none() {
+        return Err(ApiError::internal(format!("key {} is bound to a customer but not to a tenant", row.id)));
+    }
+    Ok(Principal { key_id: Some(row.id), scopes, tenant, customer })
 }
 
 /// Authenticates a management or read request: `Authorization: Bearer <admin token>` or
 /// `Authorization: Bearer <gateway key>`.
 pub async fn principal(req: &Request, env: &Env) -> ApiResult<Principal> {
-    let token = bearer(req).ok_or_else(|| {
-        ApiError::unauthorized("Send `Authorization: Bearer <admin token or llmobserve key>`.")
-    })?;
-    if looks_like_gateway_key(&token) {
-        return principal_for_key(env, &token).await;
+    let header = req.headers().get("authorization").ok().flatten();
+    let Some(header) = header else {
+        return Err(ApiError::unauthorized("Send `Authorization: Bearer <admin token or llmobserve key>`."));
+    };
+    let token = bearer_token(&header)
+        .ok_or_else(|| ApiError::unauthorized("`Authorization` must be `Bearer <admin token or llmobserve key>`."))?;
+    if !credential_shape_ok(token) {
+        return Err(ApiError::unauthorized(
+            "The bearer token is malformed: a token is printable ASCII, without quotes, backslashes or spaces, at most 512 characters.",
+        ));
+    }
+    if looks_like_gateway_key(token) {
+        return principal_for_key(env, token).await;
     }
     let admin = config::admin_token(env)?;
-    if secrets_equal(&token, &admin) {
+    if secrets_equal(token, &admin) {
         Ok(Principal::admin_token())
     } else {
         Err(ApiError::unauthorized("Invalid admin token or llmobserve key."))

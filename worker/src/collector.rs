@@ -4,7 +4,7 @@
 
 use llmobserve_core::access::{AccessError, Principal};
 use llmobserve_core::collector::parse_batch;
-use llmobserve_core::event::price_event;
+use llmobserve_core::event::price_event_with;
 use llmobserve_core::keys::Scope;
 use serde_json::{json, Value};
 use worker::{Env, Request, Response};
@@ -17,6 +17,7 @@ pub async fn report(mut req: Request, env: &Env, who: &Principal) -> ApiResult<R
     who.require(Scope::Ingest)?;
     let body = req.bytes().await?;
     let results = parse_batch(&body, now()).map_err(|m| ApiError::bad_request("invalid_batch", m))?;
+    let book = crate::pricing::book(env).await?;
     let mut rejected = Vec::new();
     let mut events = Vec::new();
     let mut indexes = Vec::new();
@@ -33,7 +34,7 @@ pub async fn report(mut req: Request, env: &Env, who: &Principal) -> ApiResult<R
                 Err(e) => return Err(e.into()),
                 Ok(tenant) => {
                     let client_id = reported.client_id.clone();
-                    events.push(price_event(reported.into_call(tenant, who.key_id.clone())));
+                    events.push(price_event_with(reported.into_call(tenant, who.key_id.clone()), &book));
                     indexes.push((index, client_id));
                 }
             },

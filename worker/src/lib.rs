@@ -1,6 +1,7 @@
-//! llmobserve-worker: the Cloudflare Worker entry points and the router. Each resource
-//! lives in its own module; errors become responses in one place (`error.rs`); the
-//! rules come from `llmobserve-core`.
+//! llmobserve-worker: the Cloudflare Worker entry points and the router. The routes are
+//! data in `llmobserve_core::routes` (the OpenAPI document is checked against them);
+//! each resource lives in its own module; errors become responses in one place
+//! (`error.rs`); the rules come from `llmobserve-core`.
 
 #![recursion_limit = "256"]
 
@@ -10,54 +11,119 @@ mod collector;
 mod config;
 mod error;
 mod gateway;
+mod openapi;
+mod pricing;
 mod random;
-mod read_api;
+mod read;
 mod store;
 
 use llmobserve_core::pricing::REGISTRY_VERSION;
+use llmobserve_core::routes::{is_collector, is_gateway_path, match_route, Operation, PathError, RouteMatch};
 use serde_json::json;
-use worker::{event, Context, Env, Headers, Method, Request, Response};
+use worker::{event, Context, Date, Env, Headers, Method, Request, Response};
 
 use error::{ApiError, ApiResult};
 
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    Ok(route(req, &env, &ctx).await.unwrap_or_else(ApiError::into_response))
+    let gateway = is_gateway_path(&req.path());
+    let started = Date::now().as_millis();
+    let mut resp = route(req, &env, &ctx).await.unwrap_or_else(ApiError::into_response);
+    if !gateway {
+        // The gateway reports its own phases; every other answer reports the worker's
+        // time to its headers. Asset responses have immutable headers: ignored.
+        let total = Date::now().as_millis().saturating_sub(started);
+        let _ = resp.headers_mut().append("server-timing", &format!("llmobserve-total;dur={total}"));
+    }
+    Ok(resp)
 }
 
+/// A JSON answer. API answers are never cached: they hold spend data and, once, secrets.
 pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> ApiResult<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
+    headers.set("cache-control", "no-store")?;
     Ok(Response::builder().with_status(status).with_headers(headers).fixed(body.to_string().into_bytes()))
+}
+
+impl From<PathError> for ApiError {
+    fn from(e: PathError) -> ApiError {
+        let code = match e.param {
+            "run_id" => "invalid_run_id",
+            "tenant_id" => "invalid_tenant",
+            "key_id" => "invalid_key_id",
+            _ => "invalid_path",
+        };
+        ApiError::bad_request(code, e.message).with_param(e.param)
+    }
+}
+
+fn param<'a>(params: &'a [(&'static str, String)], name: &str) -> &'a str {
+    params.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str())
 }
 
 async fn route(req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
     let path = req.path();
     let method = req.method();
-    if method == Method::Post && path == "/v1/events" {
+    if is_collector(method.as_ref(), &path) {
         let who = auth::principal(&req, env).await?;
         return collector::report(req, env, &who).await;
     }
-    if path == "/v1" || path.starts_with("/v1/") {
+    if is_gateway_path(&path) {
         return gateway::proxy(req, env, ctx).await;
     }
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (method, segments.as_slice()) {
-        (Method::Get, ["health"]) => health(env).await,
-        (Method::Post, ["admin", "keys"]) => {
+    let (op, params) = match match_route(method.as_ref(), &path)? {
+        RouteMatch::Found(op, params) => (op, params),
+        RouteMatch::MethodNotAllowed(allowed) => {
+            let mut resp = ApiError::new(405, "invalid_request_error", "method_not_allowed", format!(
+                "{method} is not allowed on {path}; use {}.", allowed.join(" or ")))
+            .into_response();
+            resp.headers_mut().set("allow", &allowed.join(", "))?;
+            return Ok(resp);
+        }
+        RouteMatch::NotFound if matches!(method, Method::Get | Method::Head) => {
+            return Ok(env.assets(config::ASSETS)?.fetch_request(req).await?);
+        }
+        RouteMatch::NotFound => return Err(ApiError::not_found(format!("No route for {method} {path}."))),
+    };
+    match op {
+        Operation::Health => health(env).await,
+        Operation::OpenApi => openapi::document(),
+        Operation::CreateKey => {
             let who = auth::principal(&req, env).await?;
             admin::create_key(req, env, &who).await
         }
-        (Method::Get, ["admin", "keys"]) => admin::list_keys(env, &auth::principal(&req, env).await?).await,
-        (Method::Delete, ["admin", "keys", id]) => {
-            admin::revoke_key(env, &auth::principal(&req, env).await?, id).await
+        Operation::ListKeys => admin::list_keys(&req, env, &auth::principal(&req, env).await?).await,
+        Operation::GetKey => admin::get_key(env, &auth::principal(&req, env).await?, param(&params, "key_id")).await,
+        Operation::RotateKey => {
+            let who = auth::principal(&req, env).await?;
+            admin::rotate_key(req, env, &who, param(&params, "key_id")).await
         }
-        (Method::Get, ["runs", "latest"]) => read_api::latest(&req, env, &auth::principal(&req, env).await?).await,
-        (Method::Get, ["tenants", tenant, "customers"]) => {
-            read_api::customers(env, &auth::principal(&req, env).await?, tenant).await
+        Operation::RevokeKey => admin::revoke_key(env, &auth::principal(&req, env).await?, param(&params, "key_id")).await,
+        Operation::LatestEvents => read::events::latest(&req, env, &auth::principal(&req, env).await?).await,
+        Operation::ExportEvents => read::events::export(&req, env, &auth::principal(&req, env).await?).await,
+        Operation::RunTree => read::runs::run_tree(&req, env, &auth::principal(&req, env).await?, param(&params, "run_id")).await,
+        Operation::TenantCustomers => {
+            read::customers::customers(&req, env, &auth::principal(&req, env).await?, param(&params, "tenant_id")).await
         }
-        (Method::Get | Method::Head, _) => Ok(env.assets(config::ASSETS)?.fetch_request(req).await?),
-        _ => Err(ApiError::not_found(format!("No route for {} {path}.", req.method()))),
+        Operation::Costs => read::costs::costs(&req, env, &auth::principal(&req, env).await?).await,
+        Operation::DailyInsights => read::insights::daily(&req, env, &auth::principal(&req, env).await?).await,
+        Operation::GetPricing => pricing::get_pricing(&req, env, &auth::principal(&req, env).await?).await,
+        Operation::PutPriceOverride => {
+            let who = auth::principal(&req, env).await?;
+            let model = pricing::model_from_path(&param(&params, "model").split('/').collect::<Vec<_>>())?;
+            pricing::put_override(req, env, &who, &model).await
+        }
+        Operation::DeletePriceOverride => {
+            let who = auth::principal(&req, env).await?;
+            let model = pricing::model_from_path(&param(&params, "model").split('/').collect::<Vec<_>>())?;
+            pricing::delete_override(&req, env, &who, &model).await
+        }
+        Operation::Reprice => {
+            let who = auth::principal(&req, env).await?;
+            pricing::reprice(req, env, &who).await
+        }
+        Operation::GetRepriceRun => pricing::get_run(env, &auth::principal(&req, env).await?, param(&params, "run_id")).await,
     }
 }
 

@@ -1,23 +1,34 @@
 //! A mock OpenAI upstream for llmobserve's end-to-end tests.
 //!
-//! It speaks OpenAI's wire format for `POST /v1/chat/completions` (JSON and SSE), answers
-//! every other `/v1/*` request with a small JSON echo, records every `/v1/*` request it
-//! receives, and lets a test steer usage, latency and errors with `x-mock-*` request
-//! headers (see `README.md` beside this crate, and [`MOCK_HEADERS`]).
+//! It speaks OpenAI's wire format for chat completions, legacy completions and the
+//! Responses API (JSON and SSE), embeddings, images, audio, moderations, models, files,
+//! batches and fine-tuning jobs; answers every other `/v1/*` request with a small JSON echo;
+//! records every `/v1/*` request it receives; and lets a test steer usage, latency, errors
+//! and the shape of streams with `x-mock-*` request headers (see `README.md` beside this
+//! crate, and [`MOCK_HEADERS`]).
+
+#[macro_use]
+pub mod json;
+mod audio;
+mod chat;
+mod completions;
+mod embeddings;
+mod images;
+pub mod multipart;
+mod resources;
+mod responses;
+pub mod sse;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -25,72 +36,52 @@ use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+
+pub use chat::stream_events;
+pub use json::{base64_encode, J};
+pub use sse::{LineEnding, MockBody, Pieces};
 
 /// The rate limits the mock reports in its `x-ratelimit-*` headers.
 pub const RATE_LIMIT_REQUESTS: u64 = 10_000;
 /// Token limit reported in `x-ratelimit-limit-tokens`.
 pub const RATE_LIMIT_TOKENS: u64 = 30_000_000;
-/// Completion tokens when neither a header nor `max_(completion_)tokens` says otherwise.
+/// Completion tokens when neither a header nor `max_(completion_|output_)tokens` says otherwise.
 pub const DEFAULT_COMPLETION_TOKENS: u64 = 16;
 /// The `system_fingerprint` of every completion.
 pub const SYSTEM_FINGERPRINT: &str = "fp_mock0000";
+/// The default reply with `x-mock-split-utf8` (multi-byte characters of 2, 3 and 4 bytes).
+pub const UTF8_REPLY: &str = "héllo wörld 日本語 🎉";
 
-/// Shared server state: the request log and the counters.
+/// A response of the mock.
+pub type Reply = Response<MockBody>;
+/// A handler's result: an early error answer is boxed (it is large).
+pub type Answer = Result<Reply, Box<Reply>>;
+
+/// Shared server state: the request log, the counters, uploaded files and batches.
 #[derive(Default)]
 pub struct State {
     next_seq: AtomicU64,
     next_completion: AtomicU64,
     requests: Mutex<Vec<Recorded>>,
+    files: Mutex<Vec<resources::FileObject>>,
+    batches: Mutex<Vec<resources::Batch>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock only means another handler panicked mid-update; the data is still usable.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl State {
     fn log(&self) -> MutexGuard<'_, Vec<Recorded>> {
-        // A poisoned lock only means another handler panicked mid-push; the log is still usable.
-        self.requests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// A response body: either a complete buffer (sent with `content-length`) or a channel of
-/// chunks (sent with chunked transfer encoding, one chunk per message).
-pub enum MockBody {
-    /// A complete body; `None` once it has been sent.
-    Full(Option<Bytes>),
-    /// A streamed body; ends when the sender is dropped.
-    Channel(mpsc::Receiver<Bytes>),
-}
-
-impl MockBody {
-    fn full(bytes: impl Into<Bytes>) -> Self {
-        MockBody::Full(Some(bytes.into()))
-    }
-}
-
-impl Body for MockBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match self.get_mut() {
-            MockBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            MockBody::Channel(rx) => rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b)))),
-        }
+        lock(&self.requests)
     }
 
-    fn is_end_stream(&self) -> bool {
-        matches!(self, MockBody::Full(None))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            MockBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
-            MockBody::Full(None) => SizeHint::with_exact(0),
-            MockBody::Channel(_) => SizeHint::default(),
+    /// Applies `f` to the recorded request `seq`, if it is still in the log.
+    pub fn update(&self, seq: u64, f: impl FnOnce(&mut Recorded)) {
+        let mut log = self.log();
+        if let Ok(i) = log.binary_search_by_key(&seq, |r| r.seq) {
+            f(&mut log[i]);
         }
     }
 }
@@ -120,7 +111,8 @@ pub async fn serve(
                 let state = Arc::clone(&state);
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(Arc::clone(&state), req));
-                    // Errors here are client disconnects and malformed requests; nothing to do.
+                    // Errors here are client disconnects, malformed requests and the
+                    // deliberate aborts of x-mock-drop-after; nothing to do.
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -131,11 +123,158 @@ pub async fn serve(
     Ok(())
 }
 
-/// Routes one request.
-pub async fn handle(
+/// Marks a recorded request `client_disconnected` if its handler is dropped before it answers.
+struct DisconnectGuard {
     state: Arc<State>,
-    req: Request<Incoming>,
-) -> Result<Response<MockBody>, Infallible> {
+    seq: u64,
+    armed: bool,
+}
+
+impl Drop for DisconnectGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            self.state
+                .update(self.seq, |r| r.client_disconnected = true);
+        }
+    }
+}
+
+/// Everything a handler needs about one request.
+pub struct Ctx {
+    /// Server state.
+    pub state: Arc<State>,
+    /// The `x-mock-*` headers.
+    pub mock: MockHeaders,
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// The request body.
+    pub body: Bytes,
+    /// The query string.
+    pub query: Option<String>,
+    /// `x-request-id` of the answer.
+    pub request_id: String,
+    /// When the request arrived.
+    pub started: Instant,
+    /// The recorded request's sequence number.
+    pub seq: u64,
+}
+
+impl Ctx {
+    /// A JSON answer.
+    pub fn respond(&self, status: StatusCode, body: &impl Serialize) -> Reply {
+        json_response(status, body, &self.request_id, self.started)
+    }
+
+    /// A 200 JSON answer; with `used_tokens`, also the rate-limit headers.
+    pub fn ok(&self, body: &J, used_tokens: Option<u64>) -> Answer {
+        let mut response = self.respond(StatusCode::OK, body);
+        if let Some(tokens) = used_tokens {
+            add_rate_limit_headers(response.headers_mut(), RATE_LIMIT_REQUESTS - 1, tokens);
+        }
+        Ok(response)
+    }
+
+    /// An OpenAI-shaped error answer.
+    pub fn error(
+        &self,
+        status: StatusCode,
+        message: &str,
+        kind: &str,
+        param: Option<&str>,
+        code: Option<&str>,
+    ) -> Box<Reply> {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                message,
+                kind,
+                param,
+                code,
+            },
+        };
+        Box::new(self.respond(status, &body))
+    }
+
+    /// A 400 `invalid_request_error`.
+    pub fn invalid(&self, message: &str, param: Option<&str>) -> Box<Reply> {
+        self.error(
+            StatusCode::BAD_REQUEST,
+            message,
+            "invalid_request_error",
+            param,
+            None,
+        )
+    }
+
+    /// The body as a JSON object, or a 400.
+    pub fn json_object(&self) -> Result<Value, Box<Reply>> {
+        match serde_json::from_slice(&self.body) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            Ok(_) => Err(self.invalid("The request body must be a JSON object.", None)),
+            Err(err) => Err(self.invalid(
+                &format!("We could not parse the JSON body of your request. ({err})"),
+                None,
+            )),
+        }
+    }
+
+    /// The body's `model` string, or a 400.
+    pub fn model(&self, request: &Value) -> Result<String, Box<Reply>> {
+        request
+            .get("model")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| self.invalid("you must provide a model parameter", Some("model")))
+    }
+
+    /// The body as `multipart/form-data`, or a 400.
+    pub fn form(&self) -> Result<multipart::Form, Box<Reply>> {
+        let content_type = self
+            .headers
+            .get(CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        multipart::parse(&content_type, &self.body)
+            .map_err(|err| self.invalid(&format!("Invalid multipart body: {err}"), None))
+    }
+
+    /// An SSE answer streaming `plan`, shaped by the `x-mock-*` headers.
+    pub fn stream(&self, plan: sse::StreamPlan, used_tokens: u64) -> Answer {
+        let body = sse::spawn_stream(
+            plan,
+            sse::Shape::from_mock(&self.mock),
+            self.mock.no_done,
+            sse::Tracker::new(Arc::clone(&self.state), self.seq),
+        );
+        let mut response = Response::new(body);
+        let headers = response.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream; charset=utf-8"),
+        );
+        headers.insert("cache-control", HeaderValue::from_static("no-cache"));
+        add_common_headers(headers, &self.request_id, self.started);
+        add_rate_limit_headers(headers, RATE_LIMIT_REQUESTS - 1, used_tokens);
+        Ok(response)
+    }
+
+    /// The next completion number (1-based; chat, legacy completions and responses share it).
+    pub fn next_completion(&self) -> u64 {
+        self.state.next_completion.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// The reply text: `x-mock-reply`, else [`UTF8_REPLY`] with `x-mock-split-utf8`, else
+    /// `fallback`.
+    pub fn reply(&self, fallback: impl FnOnce() -> String) -> String {
+        match &self.mock.reply {
+            Some(r) => r.clone(),
+            None if self.mock.split_utf8 => UTF8_REPLY.to_owned(),
+            None => fallback(),
+        }
+    }
+}
+
+/// Routes one request.
+pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
@@ -179,11 +318,17 @@ pub async fn handle(
         &parts.headers,
         &body,
     );
+    let mut guard = DisconnectGuard {
+        state: Arc::clone(&state),
+        seq,
+        armed: true,
+    };
     let request_id = format!("req_mock_{seq}");
 
     let mock = match MockHeaders::parse(&parts.headers) {
         Ok(mock) => mock,
         Err(message) => {
+            guard.armed = false;
             return Ok(error_response(
                 StatusCode::BAD_REQUEST,
                 &message,
@@ -191,7 +336,7 @@ pub async fn handle(
                 None,
                 &request_id,
                 started,
-            ))
+            ));
         }
     };
 
@@ -199,24 +344,112 @@ pub async fn handle(
         tokio::time::sleep(latency).await;
     }
 
-    if let Some(status) = mock.status {
-        return Ok(injected_error(status, &mock, &body, &request_id, started));
-    }
-
-    if parts.method == Method::POST && path == "/v1/chat/completions" {
-        return Ok(chat_completions(&state, &mock, &body, &request_id, started));
-    }
-
-    let echo = Echo {
-        object: "mock",
-        path: &path,
-        query: parts.uri.query(),
-        method: parts.method.as_str(),
+    let ctx = Ctx {
+        state,
+        mock,
+        headers: parts.headers,
+        body,
+        query: parts.uri.query().map(str::to_owned),
+        request_id,
+        started,
+        seq,
     };
-    Ok(json_response(StatusCode::OK, &echo, &request_id, started))
+
+    let response = if let Some(status) = ctx.mock.status {
+        injected_error(status, &ctx.mock, &ctx.body, &ctx.request_id, started)
+    } else if ctx.mock.garbage {
+        garbage(&ctx)
+    } else {
+        route(&ctx, &parts.method, &path).unwrap_or_else(|e| *e)
+    };
+    guard.armed = false;
+    Ok(truncate_if_asked(response, ctx.mock.drop_after))
 }
 
-fn control_endpoint(state: &State, method: &Method, name: &str) -> Response<MockBody> {
+fn route(ctx: &Ctx, method: &Method, path: &str) -> Answer {
+    let post = method == Method::POST;
+    let get = method == Method::GET;
+    match path {
+        "/v1/chat/completions" if post => chat::chat_completions(ctx),
+        "/v1/completions" if post => completions::completions(ctx),
+        "/v1/responses" if post => responses::responses(ctx),
+        "/v1/embeddings" if post => embeddings::embeddings(ctx),
+        "/v1/images/generations" if post => images::generations(ctx),
+        "/v1/images/edits" if post => images::edits(ctx, false),
+        "/v1/images/variations" if post => images::edits(ctx, true),
+        "/v1/audio/transcriptions" if post => audio::transcribe(ctx, false),
+        "/v1/audio/translations" if post => audio::transcribe(ctx, true),
+        "/v1/audio/speech" if post => audio::speech(ctx),
+        "/v1/moderations" if post => resources::moderations(ctx),
+        "/v1/models" if get => resources::models(ctx),
+        "/v1/files" if post => resources::upload_file(ctx),
+        "/v1/files" if get => resources::list_files(ctx),
+        "/v1/batches" if post => resources::create_batch(ctx),
+        "/v1/fine_tuning/jobs" if post => resources::create_fine_tuning_job(ctx),
+        _ => {
+            let id = |prefix: &str| {
+                path.strip_prefix(prefix)
+                    .filter(|id| !id.is_empty() && !id.contains('/'))
+            };
+            if let (true, Some(model)) = (get, id("/v1/models/")) {
+                return resources::model(ctx, model);
+            }
+            if let (true, Some(file)) = (get, id("/v1/files/")) {
+                return resources::get_file(ctx, file);
+            }
+            if let (true, Some(batch)) = (get, id("/v1/batches/")) {
+                return resources::get_batch(ctx, batch);
+            }
+            let echo = Echo {
+                object: "mock",
+                path,
+                query: ctx.query.as_deref(),
+                method: method.as_str(),
+            };
+            Ok(ctx.respond(StatusCode::OK, &echo))
+        }
+    }
+}
+
+/// `x-mock-garbage`: a 200 whose body is neither JSON nor SSE.
+fn garbage(ctx: &Ctx) -> Reply {
+    let stream = serde_json::from_slice::<Value>(&ctx.body)
+        .ok()
+        .and_then(|v| v.get("stream").and_then(Value::as_bool))
+        .unwrap_or(false);
+    let mut body = b"<html><body>502 Bad Gateway (mock-openai garbage)</body></html>\n{\"id\": \"x\", \"choices\": [".to_vec();
+    body.extend_from_slice(b"\xff\xfe\x00garbage");
+    let mut response = Response::new(MockBody::full(body));
+    let content_type = if stream {
+        "text/event-stream; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    add_common_headers(headers, &ctx.request_id, ctx.started);
+    response
+}
+
+/// `x-mock-drop-after` on a complete body: send that many bytes, then abort (the
+/// `content-length` announces the whole body).
+fn truncate_if_asked(response: Reply, drop_after: Option<u64>) -> Reply {
+    let Some(n) = drop_after else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    match body {
+        MockBody::Full(Some(bytes)) => {
+            if let Ok(v) = HeaderValue::from_str(&bytes.len().to_string()) {
+                parts.headers.insert(CONTENT_LENGTH, v);
+            }
+            Response::from_parts(parts, sse::truncated(bytes, n))
+        }
+        other => Response::from_parts(parts, other),
+    }
+}
+
+fn control_endpoint(state: &State, method: &Method, name: &str) -> Reply {
     let started = Instant::now();
     let id = "req_mock_control";
     match (method, name) {
@@ -236,6 +469,8 @@ fn control_endpoint(state: &State, method: &Method, name: &str) -> Response<Mock
                 log.clear();
                 n
             };
+            lock(&state.files).clear();
+            lock(&state.batches).clear();
             json_response(
                 StatusCode::OK,
                 &json!({ "ok": true, "cleared": cleared }),
@@ -274,12 +509,15 @@ pub struct Recorded {
     pub body_length: usize,
     /// Wall-clock time of arrival, Unix milliseconds.
     pub received_at_ms: u64,
+    /// SSE events handed to the connection so far (0 for non-streaming answers).
+    pub stream_events_sent: u64,
+    /// Whether the client went away before the answer was complete.
+    pub client_disconnected: bool,
 }
 
 /// Appends a request to the log and returns its sequence number (1-based, never reused,
 /// not reset by `/__mock/reset`).
 fn record(state: &State, method: &Method, path: &str, headers: &HeaderMap, body: &Bytes) -> u64 {
-    let seq = state.next_seq.fetch_add(1, Ordering::SeqCst) + 1;
     let mut names: Map<String, Value> = Map::new();
     for name in headers.keys() {
         let values: Vec<Value> = headers
@@ -295,7 +533,10 @@ fn record(state: &State, method: &Method, path: &str, headers: &HeaderMap, body:
         // HeaderName is always lower-case.
         names.insert(name.as_str().to_owned(), value);
     }
-    let entry = Recorded {
+    let mut log = state.log();
+    // Taken under the lock, so the log stays sorted by seq.
+    let seq = state.next_seq.fetch_add(1, Ordering::SeqCst) + 1;
+    log.push(Recorded {
         seq,
         method: method.as_str().to_owned(),
         path: path.to_owned(),
@@ -303,13 +544,14 @@ fn record(state: &State, method: &Method, path: &str, headers: &HeaderMap, body:
         body: String::from_utf8_lossy(body).into_owned(),
         body_length: body.len(),
         received_at_ms: unix_millis(),
-    };
-    state.log().push(entry);
+        stream_events_sent: 0,
+        client_disconnected: false,
+    });
     seq
 }
 
 /// The `x-mock-*` request headers.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct MockHeaders {
     /// `x-mock-prompt-tokens`
     pub prompt_tokens: Option<u64>,
@@ -319,6 +561,10 @@ pub struct MockHeaders {
     pub cached_tokens: Option<u64>,
     /// `x-mock-reasoning-tokens`
     pub reasoning_tokens: Option<u64>,
+    /// `x-mock-image-tokens`: image input tokens of gpt-image edits.
+    pub image_tokens: Option<u64>,
+    /// `x-mock-audio-seconds`: duration of uploaded audio.
+    pub audio_seconds: Option<f64>,
     /// `x-mock-chunk-delay-ms`: pause between SSE events.
     pub chunk_delay: Duration,
     /// `x-mock-latency-ms`: pause before the response headers.
@@ -333,6 +579,24 @@ pub struct MockHeaders {
     pub error_code: Option<String>,
     /// `x-mock-reply`: the assistant's reply text (default `mock reply N`).
     pub reply: Option<String>,
+    /// `x-mock-tool-call`: chat answers with a call of this function.
+    pub tool_call: Option<String>,
+    /// `x-mock-stream-chunks`: number of content deltas.
+    pub stream_chunks: Option<u64>,
+    /// `x-mock-endless`: content deltas until the client goes away.
+    pub endless: bool,
+    /// `x-mock-split-utf8`: cut the stream's bytes at awkward places.
+    pub split_utf8: bool,
+    /// `x-mock-line-ending`
+    pub line_ending: LineEnding,
+    /// `x-mock-data-nospace`: `data:{...}`.
+    pub data_nospace: bool,
+    /// `x-mock-no-done`: no `data: [DONE]`.
+    pub no_done: bool,
+    /// `x-mock-drop-after`: abort the connection after this many events (bytes, for JSON).
+    pub drop_after: Option<u64>,
+    /// `x-mock-garbage`: a 200 that is neither JSON nor SSE.
+    pub garbage: bool,
 }
 
 impl MockHeaders {
@@ -355,6 +619,15 @@ impl MockHeaders {
                 }),
             }
         };
+        let flag = |name: &str| -> Result<bool, String> {
+            match text(name)?.as_deref() {
+                None | Some("0" | "false") => Ok(false),
+                Some("1" | "true") => Ok(true),
+                Some(s) => Err(format!(
+                    "mock-openai: {name} must be 1, 0, true or false, got {s:?}"
+                )),
+            }
+        };
         let status = match int("x-mock-status")? {
             None | Some(200) => None,
             Some(n) => {
@@ -372,22 +645,58 @@ impl MockHeaders {
                 }
             }
         };
-        // Header values cannot carry arbitrary UTF-8 as `str`; take the reply lossily.
-        let reply = headers
-            .get("x-mock-reply")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let line_ending = match text("x-mock-line-ending")?.as_deref() {
+            None | Some("lf") => LineEnding::Lf,
+            Some("crlf") => LineEnding::CrLf,
+            Some("cr") => LineEnding::Cr,
+            Some(s) => {
+                return Err(format!(
+                    "mock-openai: x-mock-line-ending must be lf, crlf or cr, got {s:?}"
+                ))
+            }
+        };
+        let audio_seconds = match text("x-mock-audio-seconds")? {
+            None => None,
+            Some(s) => match s.parse::<f64>() {
+                Ok(x) if x.is_finite() && x >= 0.0 => Some(x),
+                _ => {
+                    return Err(format!(
+                        "mock-openai: x-mock-audio-seconds must be a non-negative number, got {s:?}"
+                    ))
+                }
+            },
+        };
+        // Header values cannot carry arbitrary UTF-8 as `str`; take these lossily.
+        let lossy = |name: &str| {
+            headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
         Ok(MockHeaders {
             prompt_tokens: int("x-mock-prompt-tokens")?,
             completion_tokens: int("x-mock-completion-tokens")?,
             cached_tokens: int("x-mock-cached-tokens")?,
             reasoning_tokens: int("x-mock-reasoning-tokens")?,
+            image_tokens: int("x-mock-image-tokens")?,
+            audio_seconds,
             chunk_delay: Duration::from_millis(int("x-mock-chunk-delay-ms")?.unwrap_or(0)),
             latency: int("x-mock-latency-ms")?.map(Duration::from_millis),
             status,
             retry_after: text("x-mock-retry-after")?,
             error_type: text("x-mock-error-type")?,
             error_code: text("x-mock-error-code")?,
-            reply,
+            reply: lossy("x-mock-reply"),
+            tool_call: lossy("x-mock-tool-call")
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
+            stream_chunks: int("x-mock-stream-chunks")?,
+            endless: flag("x-mock-endless")?,
+            split_utf8: flag("x-mock-split-utf8")?,
+            line_ending,
+            data_nospace: flag("x-mock-data-nospace")?,
+            no_done: flag("x-mock-no-done")?,
+            drop_after: int("x-mock-drop-after")?,
+            garbage: flag("x-mock-garbage")?,
         })
     }
 }
@@ -395,9 +704,9 @@ impl MockHeaders {
 /// Token usage of one completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
-    /// `usage.prompt_tokens`
+    /// `usage.prompt_tokens` / `input_tokens`
     pub prompt: u64,
-    /// `usage.completion_tokens`
+    /// `usage.completion_tokens` / `output_tokens`
     pub completion: u64,
     /// `usage.prompt_tokens_details.cached_tokens`
     pub cached: u64,
@@ -405,19 +714,36 @@ pub struct Usage {
     pub reasoning: u64,
 }
 
+/// The first of `keys` that the request sets to an integer, else [`DEFAULT_COMPLETION_TOKENS`].
+pub fn max_tokens(request: &Value, keys: &[&str]) -> u64 {
+    keys.iter()
+        .find_map(|k| request.get(*k).and_then(Value::as_u64))
+        .unwrap_or(DEFAULT_COMPLETION_TOKENS)
+}
+
 impl Usage {
-    /// The usage for a request body and its `x-mock-*` headers.
+    /// The usage for a chat request body and its `x-mock-*` headers.
     pub fn for_request(request: &Value, mock: &MockHeaders) -> Self {
-        let completion_default = ["max_completion_tokens", "max_tokens"]
-            .iter()
-            .find_map(|k| request.get(*k).and_then(Value::as_u64))
-            .unwrap_or(DEFAULT_COMPLETION_TOKENS);
+        Usage::with_defaults(
+            prompt_bytes(request),
+            max_tokens(request, &["max_completion_tokens", "max_tokens"]),
+            mock,
+        )
+    }
+
+    /// The `x-mock-*` headers' usage, with these defaults for prompt and completion tokens.
+    pub fn with_defaults(prompt: u64, completion: u64, mock: &MockHeaders) -> Self {
         Usage {
-            prompt: mock.prompt_tokens.unwrap_or_else(|| prompt_bytes(request)),
-            completion: mock.completion_tokens.unwrap_or(completion_default),
+            prompt: mock.prompt_tokens.unwrap_or(prompt),
+            completion: mock.completion_tokens.unwrap_or(completion),
             cached: mock.cached_tokens.unwrap_or(0),
             reasoning: mock.reasoning_tokens.unwrap_or(0),
         }
+    }
+
+    /// Prompt plus completion.
+    pub fn total(self) -> u64 {
+        self.prompt.saturating_add(self.completion)
     }
 
     /// OpenAI's `usage` object, fields in OpenAI's order.
@@ -425,7 +751,7 @@ impl Usage {
         UsageWire {
             prompt_tokens: self.prompt,
             completion_tokens: self.completion,
-            total_tokens: self.prompt.saturating_add(self.completion),
+            total_tokens: self.total(),
             prompt_tokens_details: PromptTokensDetails {
                 cached_tokens: self.cached,
                 audio_tokens: 0,
@@ -442,6 +768,65 @@ impl Usage {
     /// OpenAI's `usage` object as a JSON value.
     pub fn to_json(self) -> Value {
         serde_json::to_value(self.wire()).unwrap_or(Value::Null)
+    }
+
+    /// The chat `usage` object.
+    pub fn chat_json(self) -> J {
+        let w = self.wire();
+        obj! {
+            "prompt_tokens" => w.prompt_tokens,
+            "completion_tokens" => w.completion_tokens,
+            "total_tokens" => w.total_tokens,
+            "prompt_tokens_details" => obj! {
+                "cached_tokens" => w.prompt_tokens_details.cached_tokens,
+                "audio_tokens" => w.prompt_tokens_details.audio_tokens,
+            },
+            "completion_tokens_details" => obj! {
+                "reasoning_tokens" => w.completion_tokens_details.reasoning_tokens,
+                "audio_tokens" => w.completion_tokens_details.audio_tokens,
+                "accepted_prediction_tokens" => w.completion_tokens_details.accepted_prediction_tokens,
+                "rejected_prediction_tokens" => w.completion_tokens_details.rejected_prediction_tokens,
+            },
+        }
+    }
+
+    /// The legacy completions `usage`: the three counts, plus the details objects only when
+    /// `x-mock-cached-tokens` / `x-mock-reasoning-tokens` ask for them.
+    pub fn legacy_json(self, mock: &MockHeaders) -> J {
+        let mut fields = vec![
+            ("prompt_tokens", J::U(self.prompt)),
+            ("completion_tokens", J::U(self.completion)),
+            ("total_tokens", J::U(self.total())),
+        ];
+        if mock.cached_tokens.is_some() {
+            fields.push((
+                "prompt_tokens_details",
+                obj! { "cached_tokens" => self.cached, "audio_tokens" => 0u64 },
+            ));
+        }
+        if mock.reasoning_tokens.is_some() {
+            fields.push((
+                "completion_tokens_details",
+                obj! {
+                    "reasoning_tokens" => self.reasoning,
+                    "audio_tokens" => 0u64,
+                    "accepted_prediction_tokens" => 0u64,
+                    "rejected_prediction_tokens" => 0u64,
+                },
+            ));
+        }
+        J::O(fields)
+    }
+
+    /// The Responses API `usage` object (also used by batches).
+    pub fn responses_json(self) -> J {
+        obj! {
+            "input_tokens" => self.prompt,
+            "input_tokens_details" => obj! { "cached_tokens" => self.cached },
+            "output_tokens" => self.completion,
+            "output_tokens_details" => obj! { "reasoning_tokens" => self.reasoning },
+            "total_tokens" => self.total(),
+        }
     }
 }
 
@@ -469,66 +854,6 @@ pub struct CompletionTokensDetails {
     pub audio_tokens: u64,
     pub accepted_prediction_tokens: u64,
     pub rejected_prediction_tokens: u64,
-}
-
-#[derive(Serialize)]
-struct ChatCompletion<'a> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: [CompletionChoice<'a>; 1],
-    usage: UsageWire,
-    service_tier: &'static str,
-    system_fingerprint: &'static str,
-}
-
-#[derive(Serialize)]
-struct CompletionChoice<'a> {
-    index: u32,
-    message: AssistantMessage<'a>,
-    logprobs: Option<()>,
-    finish_reason: &'static str,
-}
-
-#[derive(Serialize)]
-struct AssistantMessage<'a> {
-    role: &'static str,
-    content: &'a str,
-    refusal: Option<&'a str>,
-    annotations: [(); 0],
-}
-
-#[derive(Serialize)]
-struct ChatCompletionChunk<'a> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    service_tier: &'static str,
-    system_fingerprint: &'static str,
-    choices: Vec<ChunkChoice<'a>>,
-    /// Absent without `stream_options.include_usage`; `null` on every chunk but the last with it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<Option<UsageWire>>,
-}
-
-#[derive(Serialize)]
-struct ChunkChoice<'a> {
-    index: u32,
-    delta: Delta<'a>,
-    logprobs: Option<()>,
-    finish_reason: Option<&'static str>,
-}
-
-#[derive(Serialize, Default)]
-struct Delta<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refusal: Option<Option<&'a str>>,
 }
 
 #[derive(Serialize)]
@@ -576,173 +901,15 @@ pub fn prompt_bytes(request: &Value) -> u64 {
     total
 }
 
-fn chat_completions(
-    state: &State,
-    mock: &MockHeaders,
-    body: &Bytes,
-    request_id: &str,
-    started: Instant,
-) -> Response<MockBody> {
-    let request: Value = match serde_json::from_slice(body) {
-        Ok(v @ Value::Object(_)) => v,
-        Ok(_) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "The request body must be a JSON object.",
-                "invalid_request_error",
-                None,
-                request_id,
-                started,
-            )
-        }
-        Err(err) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                &format!("We could not parse the JSON body of your request. ({err})"),
-                "invalid_request_error",
-                None,
-                request_id,
-                started,
-            )
-        }
-    };
-    let Some(model) = request.get("model").and_then(Value::as_str) else {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            "you must provide a model parameter",
-            "invalid_request_error",
-            None,
-            request_id,
-            started,
-        );
-    };
-    let model = model.to_owned();
-    let n = state.next_completion.fetch_add(1, Ordering::SeqCst) + 1;
-    let id = format!("chatcmpl-mock-{n}");
-    let created = unix_millis() / 1000;
-    let content = mock
-        .reply
-        .clone()
-        .unwrap_or_else(|| format!("mock reply {n}"));
-    let usage = Usage::for_request(&request, mock);
-    let stream = request
-        .get("stream")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-
-    if !stream {
-        let completion = ChatCompletion {
-            id: &id,
-            object: "chat.completion",
-            created,
-            model: &model,
-            choices: [CompletionChoice {
-                index: 0,
-                message: AssistantMessage {
-                    role: "assistant",
-                    content: &content,
-                    refusal: None,
-                    annotations: [],
-                },
-                logprobs: None,
-                finish_reason: "stop",
-            }],
-            usage: usage.wire(),
-            service_tier: "default",
-            system_fingerprint: SYSTEM_FINGERPRINT,
-        };
-        let mut response = json_response(StatusCode::OK, &completion, request_id, started);
-        add_rate_limit_headers(
-            response.headers_mut(),
-            RATE_LIMIT_REQUESTS - 1,
-            usage.prompt,
-        );
-        return response;
+/// UTF-8 bytes of a string, or of every string (and one per integer token) of an array,
+/// recursively: the default token count of `prompt` / `input` fields.
+pub fn text_bytes(value: &Value) -> u64 {
+    match value {
+        Value::String(s) => s.len() as u64,
+        Value::Number(_) => 1,
+        Value::Array(items) => items.iter().map(text_bytes).fold(0, u64::saturating_add),
+        _ => 0,
     }
-
-    let include_usage = request
-        .get("stream_options")
-        .and_then(|o| o.get("include_usage"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let events = stream_events(&id, created, &model, &content, usage, include_usage);
-
-    let (tx, rx) = mpsc::channel::<Bytes>(4);
-    let delay = mock.chunk_delay;
-    tokio::spawn(async move {
-        for (i, event) in events.into_iter().enumerate() {
-            if i > 0 && !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            if tx.send(event).await.is_err() {
-                // The client went away.
-                return;
-            }
-        }
-    });
-
-    let mut response = Response::new(MockBody::Channel(rx));
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream; charset=utf-8"),
-    );
-    headers.insert("cache-control", HeaderValue::from_static("no-cache"));
-    add_common_headers(headers, request_id, started);
-    add_rate_limit_headers(headers, RATE_LIMIT_REQUESTS - 1, usage.prompt);
-    response
-}
-
-/// The SSE events of a streamed completion, each a complete `data: ...\n\n` line.
-pub fn stream_events<'a>(
-    id: &'a str,
-    created: u64,
-    model: &'a str,
-    content: &'a str,
-    usage: Usage,
-    include_usage: bool,
-) -> Vec<Bytes> {
-    let chunk = |choices: Vec<ChunkChoice<'a>>, usage: Option<UsageWire>| ChatCompletionChunk {
-        id,
-        object: "chat.completion.chunk",
-        created,
-        model,
-        service_tier: "default",
-        system_fingerprint: SYSTEM_FINGERPRINT,
-        choices,
-        usage: include_usage.then_some(usage),
-    };
-    let choice = |delta, finish_reason| {
-        vec![ChunkChoice {
-            index: 0,
-            delta,
-            logprobs: None,
-            finish_reason,
-        }]
-    };
-    let first = Delta {
-        role: Some("assistant"),
-        content: Some(""),
-        refusal: Some(None),
-    };
-    let mut chunks = vec![chunk(choice(first, None), None)];
-    for piece in split_words(content) {
-        let delta = Delta {
-            content: Some(piece),
-            ..Delta::default()
-        };
-        chunks.push(chunk(choice(delta, None), None));
-    }
-    chunks.push(chunk(choice(Delta::default(), Some("stop")), None));
-    if include_usage {
-        chunks.push(chunk(Vec::new(), Some(usage.wire())));
-    }
-    let mut events: Vec<Bytes> = chunks
-        .iter()
-        .map(|c| Bytes::from(format!("data: {}\n\n", to_json_string(c))))
-        .collect();
-    events.push(Bytes::from_static(b"data: [DONE]\n\n"));
-    events
 }
 
 /// Splits text into word pieces that keep their leading whitespace, like a tokenizer's
@@ -876,7 +1043,7 @@ fn json_response(
     response
 }
 
-fn add_common_headers(headers: &mut HeaderMap, request_id: &str, started: Instant) {
+pub(crate) fn add_common_headers(headers: &mut HeaderMap, request_id: &str, started: Instant) {
     insert(headers, "x-request-id", request_id);
     insert(
         headers,
@@ -932,6 +1099,11 @@ fn to_json_string(value: &impl Serialize) -> String {
         .unwrap_or_else(|err| format!("{{\"error\":\"mock-openai: serialization failed: {err}\"}}"))
 }
 
+/// Wall-clock Unix seconds.
+pub fn unix_secs() -> u64 {
+    unix_millis() / 1000
+}
+
 fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -974,11 +1146,11 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Opti
 pub const MOCK_HEADERS: &[(&str, &str)] = &[
     (
         "x-mock-prompt-tokens",
-        "usage.prompt_tokens (default: UTF-8 bytes of message content)",
+        "usage.prompt_tokens / input_tokens (default: UTF-8 bytes of the prompt text)",
     ),
     (
         "x-mock-completion-tokens",
-        "usage.completion_tokens (default: max_completion_tokens, max_tokens, else 16)",
+        "usage.completion_tokens / output_tokens (default: max_*tokens, else 16)",
     ),
     (
         "x-mock-cached-tokens",
@@ -1009,6 +1181,41 @@ pub const MOCK_HEADERS: &[(&str, &str)] = &[
     (
         "x-mock-reply",
         "the assistant's reply text (default \"mock reply N\")",
+    ),
+    (
+        "x-mock-tool-call",
+        "chat answers with a call of this function (arguments {\"input\": reply})",
+    ),
+    (
+        "x-mock-image-tokens",
+        "gpt-image usage image_tokens (default 100 per uploaded image)",
+    ),
+    (
+        "x-mock-audio-seconds",
+        "seconds of uploaded audio (default: file bytes / 16000, at least 1)",
+    ),
+    (
+        "x-mock-stream-chunks",
+        "number of content deltas (default: one per word of the reply)",
+    ),
+    (
+        "x-mock-endless",
+        "1: content deltas until the client goes away",
+    ),
+    (
+        "x-mock-split-utf8",
+        "1: cut the stream at awkward places (default reply \"héllo wörld 日本語 🎉\")",
+    ),
+    ("x-mock-line-ending", "lf (default), crlf or cr"),
+    ("x-mock-data-nospace", "1: data:{...} without the space"),
+    ("x-mock-no-done", "1: no data: [DONE]"),
+    (
+        "x-mock-drop-after",
+        "send N events (N bytes of a JSON answer), then abort the connection",
+    ),
+    (
+        "x-mock-garbage",
+        "1: a 200 whose body is neither JSON nor SSE",
     ),
 ];
 

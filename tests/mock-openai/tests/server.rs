@@ -420,11 +420,11 @@ async fn error_injection() {
 #[tokio::test]
 async fn other_v1_paths_answer_with_an_echo() {
     let mock = start().await;
-    let resp = send(&mock.addr, "GET", "/v1/models", &[], "").await;
+    let resp = send(&mock.addr, "GET", "/v1/vector_stores", &[], "").await;
     assert_eq!(resp.status, 200);
     assert_eq!(
         resp.json(),
-        json!({"object": "mock", "path": "/v1/models", "query": null, "method": "GET"})
+        json!({"object": "mock", "path": "/v1/vector_stores", "query": null, "method": "GET"})
     );
     let resp = send(&mock.addr, "DELETE", "/v1/files/file-1?purge=1", &[], "").await;
     assert_eq!(resp.json()["path"], "/v1/files/file-1");

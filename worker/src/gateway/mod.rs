@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use llmobserve_core::attribution::{self, parse_attribution, AttributionError};
-use llmobserve_core::event::{price_event, CallRecord, Event, Outcome};
+use llmobserve_core::event::{CallRecord, Event, Outcome};
 use llmobserve_core::gateway::{
     credentials, forwards_request_header, forwards_response_header, reads_request_body, reads_response_body,
     with_include_usage, Credentials, RequestFacts, UpstreamFacts,
@@ -23,7 +23,8 @@ use llmobserve_core::retry;
 use llmobserve_core::stream::{StreamApi, StreamObserver};
 use llmobserve_core::time::UnixMillis;
 use llmobserve_core::tokens::{estimate_input_tokens, estimate_output_tokens};
-use llmobserve_core::usage::{response_facts, Usage, UsageSource};
+use llmobserve_core::endpoints::{call_usage, BatchBilling};
+use llmobserve_core::usage::{Usage, UsageSource};
 use worker::{
     AbortController, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
     Response,
@@ -32,6 +33,7 @@ use worker::{
 use crate::auth;
 use crate::config;
 use crate::error::{ApiError, ApiResult};
+use crate::pricing::price_call;
 use crate::random::random_bytes;
 use crate::store;
 use stream::{ObservedStream, StreamEnd};
@@ -190,31 +192,22 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         Either::Left((result, _)) => Some(result),
         Either::Right(_) => None,
     };
-    let failed = |status: u16, outcome: Outcome, code: &'static str, message: String| {
-        let mut record = base.clone();
-        record.status_code = status;
-        record.outcome = outcome;
-        record.error = Some(code.to_owned());
-        record.latency_ms = elapsed_ms(started, now());
-        record_event(env, ctx, price_event(record));
-        let mut resp = ApiError::new(status, "server_error", code, message).into_response();
-        resp.headers_mut().set("x-llmobserve-event-id", &id)?;
-        Ok(resp)
-    };
     let mut upstream = match sent {
         Some(Ok(r)) => r,
         Some(Err(e)) => {
             worker::console_error!("upstream fetch failed: {e}");
-            return failed(502, Outcome::UpstreamUnreachable, "upstream_unreachable", format!(
+            return upstream_failed(env, ctx, base, 502, Outcome::UpstreamUnreachable, "upstream_unreachable", format!(
                 "The gateway could not reach the upstream API at {}. Check OPENAI_BASE_URL and that the upstream is up.",
                 upstream_base.as_str()
-            ));
+            ))
+            .await;
         }
         None => {
             controller.abort();
-            return failed(504, Outcome::UpstreamTimeout, "upstream_timeout", format!(
+            return upstream_failed(env, ctx, base, 504, Outcome::UpstreamTimeout, "upstream_timeout", format!(
                 "The upstream API sent no response within {timeout_ms} ms (UPSTREAM_TIMEOUT_MS)."
-            ));
+            ))
+            .await;
         }
     };
     let headers_at = now();
@@ -245,7 +238,10 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         let env = env.clone();
         ctx.wait_until(async move {
             match ended.await {
-                Ok(end) => write_event(&env, price_event(finish_stream_record(record, api, &request_body, end))).await,
+                Ok(end) => {
+                    let record = finish_stream_record(record, api, &request_body, end);
+                    write_event(&env, price_call(&env, record).await).await
+                }
                 Err(_) => worker::console_error!("stream of event {} ended without a record", record.id),
             }
         });
@@ -257,8 +253,12 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         let bytes = upstream.bytes().await?;
         let done = now();
         if (200..300).contains(&status) {
-            let rf = response_facts(&bytes);
-            record.usage_source = if rf.usage.is_some() { UsageSource::Reported } else { UsageSource::Missing };
+            if let Some(batch) = BatchBilling::from_response(&bytes) {
+                let call = batch.into_call(record.tenant.clone(), record.attribution.clone(), record.key_id.clone());
+                record_event(env, ctx, price_call(env, call).await);
+            }
+            let (rf, source) = call_usage(&record.endpoint, &facts, Some(&bytes));
+            record.usage_source = source;
             record.usage = rf.usage;
             record.response_model = rf.model;
         } else {
@@ -266,7 +266,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         }
         record.error = record.upstream.error_code.clone().or_else(|| record.upstream.error_type.clone());
         record.latency_ms = elapsed_ms(started, done);
-        let event = price_event(record);
+        let event = price_call(env, record).await;
         out_headers.set("x-llmobserve-pricing-status", event.pricing_status())?;
         if let Some(cost) = event.cost {
             out_headers.set("x-llmobserve-cost-usd", &cost.to_usd_string())?;
@@ -276,12 +276,40 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         return Ok(Response::builder().with_status(status).with_headers(out_headers).fixed(bytes));
     }
 
-    // 5c. Anything else (audio, files) streams back untouched.
+    // 5c. Anything else (audio, files) streams back untouched; speech is billed by the
+    // characters of its request.
+    if (200..300).contains(&status) {
+        let (rf, source) = call_usage(&record.endpoint, &facts, None);
+        record.usage_source = source;
+        record.usage = rf.usage;
+    }
     record.latency_ms = elapsed_ms(started, headers_at);
     out_headers.append("server-timing", &server_timing(started, fetch_started, headers_at, now()))?;
-    record_event(env, ctx, price_event(record));
+    record_event(env, ctx, price_call(env, record).await);
     let (_, body) = upstream.into_parts();
     Ok(Response::builder().with_status(status).with_headers(out_headers).body(body))
+}
+
+/// Answers a call that got no response from upstream, and records it.
+#[allow(clippy::too_many_arguments)]
+async fn upstream_failed(
+    env: &Env,
+    ctx: &Context,
+    mut record: CallRecord,
+    status: u16,
+    outcome: Outcome,
+    code: &'static str,
+    message: String,
+) -> ApiResult<Response> {
+    let id = record.id.clone();
+    record.status_code = status;
+    record.outcome = outcome;
+    record.error = Some(code.to_owned());
+    record.latency_ms = elapsed_ms(record.started_at, now());
+    record_event(env, ctx, price_call(env, record).await);
+    let mut resp = ApiError::new(status, "server_error", code, message).into_response();
+    resp.headers_mut().set("x-llmobserve-event-id", &id)?;
+    Ok(resp)
 }
 
 /// `Server-Timing`: the gateway's own time (before the upstream call, and after upstream

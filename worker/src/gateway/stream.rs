@@ -77,9 +77,13 @@ impl Stream for ObservedStream {
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
+                    // Upstream broke off. The client's stream is ended, not errored: erroring a
+                    // wasm-streams body wedges workerd (seen with 1.20260426; every later
+                    // request hung). The event records the interruption.
+                    worker::console_warn!("upstream stream broke off: {e}");
                     this.exhausted = true;
                     this.end(Outcome::StreamInterrupted);
-                    return Poll::Ready(Some(Err(e)));
+                    return Poll::Ready(None);
                 }
                 Poll::Ready(None) => {
                     this.exhausted = true;

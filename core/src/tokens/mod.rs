@@ -1,14 +1,23 @@
 //! Token estimates, for calls whose usage upstream never reported (a stream the client
-//! cancelled). Counts come from tiktoken-rs with the model's own encoding.
+//! cancelled). Counts are those of tiktoken with the model's own encoding (o200k_base or
+//! cl100k_base), computed without building anything at first use: the token tables are
+//! generated at build time (`build_tokens.rs`) and read in place, and the pre-tokenizer
+//! regexes are matched by hand (`pretokenize`), so the first estimate in a fresh isolate
+//! costs what any later one does.
 //!
-//! Invariant: an estimate is only ever used where no reported figure exists, and every
-//! event that carries one says so (`usage_source = estimated`).
+//! Invariants: an estimate is only ever used where no reported figure exists, and every
+//! event that carries one says so (`usage_source = estimated`); `Encoding::encode` gives
+//! exactly tiktoken-rs's `encode_ordinary` tokens (tests/tokens_*.rs compare them).
 
-use std::sync::OnceLock;
+mod bpe;
+mod phf;
+mod pretokenize;
+mod tables;
 
 use serde::Deserialize;
-use tiktoken_rs::tokenizer::{get_tokenizer, Tokenizer};
-use tiktoken_rs::CoreBPE;
+
+use bpe::Merger;
+use tables::RankTable;
 
 /// The two encodings of current OpenAI models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,32 +28,131 @@ pub enum Encoding {
     Cl100kBase,
 }
 
+/// Models that tiktoken maps to cl100k_base by exact name.
+const CL100K_MODELS: &[&str] = &[
+    "gpt-4",
+    "gpt-3.5-turbo",
+    "gpt-3.5",
+    "gpt-35-turbo",
+    "davinci-002",
+    "babbage-002",
+    "text-embedding-ada-002",
+    "text-embedding-3-small",
+    "text-embedding-3-large",
+];
+
+/// Model-name prefixes that tiktoken maps to cl100k_base. No model name that tiktoken maps
+/// elsewhere, by name or by an earlier prefix, starts with one of these.
+const CL100K_PREFIXES: &[&str] = &["gpt-4-", "gpt-3.5-turbo-", "gpt-35-turbo-"];
+
 impl Encoding {
     /// The model's encoding; a model tiktoken does not know (a newer family, another
     /// provider's) is counted with o200k_base, the encoding of every current OpenAI model.
+    /// Follows tiktoken-rs's `get_tokenizer` (fine-tuned `ft:<base>:...` names included).
     pub fn for_model(model: &str) -> Encoding {
-        match get_tokenizer(model) {
-            Some(Tokenizer::Cl100kBase) => Encoding::Cl100kBase,
-            _ => Encoding::O200kBase,
+        let mut model = model;
+        while let Some(rest) = model.strip_prefix("ft:") {
+            model = rest.split(':').next().unwrap_or(rest);
+        }
+        if CL100K_MODELS.contains(&model) || CL100K_PREFIXES.iter().any(|p| model.starts_with(p)) {
+            Encoding::Cl100kBase
+        } else {
+            Encoding::O200kBase
         }
     }
 
-    /// The encoder, built on first use and kept for the life of the isolate. `None` only if
-    /// the embedded tables are corrupt.
-    fn bpe(self) -> Option<&'static CoreBPE> {
-        static O200K: OnceLock<Option<CoreBPE>> = OnceLock::new();
-        static CL100K: OnceLock<Option<CoreBPE>> = OnceLock::new();
+    fn table(self) -> &'static RankTable {
         match self {
-            Encoding::O200kBase => O200K.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref(),
-            Encoding::Cl100kBase => CL100K.get_or_init(|| tiktoken_rs::cl100k_base().ok()).as_ref(),
+            Encoding::O200kBase => &tables::O200K,
+            Encoding::Cl100kBase => &tables::CL100K,
         }
     }
 
-    pub fn count(self, text: &str) -> Option<u64> {
-        if text.is_empty() {
-            return Some(0);
+    /// The end of the pre-tokenizer piece that starts at byte `pos`.
+    fn piece_end(self, text: &str, pos: usize) -> Option<usize> {
+        match self {
+            Encoding::O200kBase => pretokenize::o200k_piece(text, pos),
+            Encoding::Cl100kBase => pretokenize::cl100k_piece(text, pos),
         }
-        Some(self.bpe()?.encode_ordinary(text).len() as u64)
+    }
+
+    /// The pieces that the encoding's pre-tokenizer regex cuts `text` into (tiktoken's
+    /// `regex.find_iter(text)`), each of which is then byte-pair encoded on its own.
+    pub fn pieces(self, text: &str) -> Pieces<'_> {
+        Pieces { encoding: self, text, pos: 0 }
+    }
+
+    /// Calls `emit(piece, start, end)` for each token of `text`.
+    fn tokenize(self, text: &str, mut emit: impl FnMut(&[u8], usize, usize) -> Option<()>) -> Option<()> {
+        let table = self.table();
+        let mut merger = Merger::default();
+        for piece in self.pieces(text) {
+            let piece = piece.as_bytes();
+            if table.rank(piece).is_some() {
+                emit(piece, 0, piece.len())?;
+            } else {
+                merger.split(table, piece, |start, end| emit(piece, start, end))?;
+            }
+        }
+        Some(())
+    }
+
+    /// The number of tokens in `text` (tiktoken's `encode_ordinary(text).len()`). `None`
+    /// only if the embedded tables are corrupt.
+    pub fn count(self, text: &str) -> Option<u64> {
+        let mut n = 0u64;
+        self.tokenize(text, |_, _, _| {
+            n += 1;
+            Some(())
+        })?;
+        Some(n)
+    }
+
+    /// The tokens of `text`, as tiktoken's `encode_ordinary` gives them (special tokens are
+    /// ordinary text here). `None` only if the embedded tables are corrupt.
+    pub fn encode(self, text: &str) -> Option<Vec<u32>> {
+        let table = self.table();
+        let mut out = Vec::new();
+        self.tokenize(text, |piece, start, end| {
+            out.push(table.rank(piece.get(start..end)?)?);
+            Some(())
+        })?;
+        Some(out)
+    }
+
+    /// The bytes of a token (`None` for a rank that is no ordinary token).
+    pub fn token_bytes(self, rank: u32) -> Option<&'static [u8]> {
+        self.table().token(rank).filter(|b| !b.is_empty())
+    }
+}
+
+/// The pre-tokenizer pieces of a text, in order; together they are the whole text.
+pub struct Pieces<'a> {
+    encoding: Encoding,
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        while self.pos < self.text.len() {
+            let start = self.pos;
+            match self.encoding.piece_end(self.text, start).filter(|&end| end > start) {
+                Some(end) => {
+                    self.pos = end;
+                    return self.text.get(start..end);
+                }
+                // No alternative matches here (the patterns cover every character, so this
+                // does not happen): like `find_iter`, move on by one character.
+                None => {
+                    let len = self.text.get(start..)?.chars().next()?.len_utf8();
+                    self.pos += len;
+                }
+            }
+        }
+        None
     }
 }
 
