@@ -28,7 +28,11 @@ import { renderConsole, renderMarkdown, writeSection } from './lib/report.mjs';
 
 const started = Date.now();
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => { killAll(); process.exit(130); });
+  process.on(signal, () => {
+    console.error(`[bench] ${signal}: stopping every target`);
+    killAll();
+    process.exit(130);
+  });
 }
 const { values: argv } = parseArgs({
   options: {
@@ -44,8 +48,8 @@ const { values: argv } = parseArgs({
  * phase, LiteLLM a few hundred. Streams: up to `streams` calls within `streamSeconds`.
  */
 const PROFILES = {
-  full: { rounds: 5, c1Seconds: 5, c32Seconds: 5, streams: 60, streamSeconds: 4, minStreams: 20, coldReps: 3, internal: true, probeSeconds: 4 },
-  quick: { rounds: 1, c1Seconds: 2, c32Seconds: 2, streams: 20, streamSeconds: 2, minStreams: 10, coldReps: 1, internal: true, probeSeconds: 2 },
+  full: { rounds: 5, c1Seconds: 4, c32Seconds: 4, streams: 60, streamSeconds: 4, minStreams: 20, coldReps: 3, internal: true, probeSeconds: 3, probeReps: 3 },
+  quick: { rounds: 1, c1Seconds: 2, c32Seconds: 2, streams: 20, streamSeconds: 2, minStreams: 10, coldReps: 1, internal: true, probeSeconds: 2, probeReps: 1 },
   smoke: { rounds: 1, n1: 50, n32: 50, streams: 5, streamSeconds: Infinity, minStreams: 5, coldReps: 0, internal: false, only: ['direct', 'llmobserve'] },
 };
 const profileName = argv.profile;
@@ -111,6 +115,12 @@ const TARGETS = [
         },
       };
     },
+  },
+  {
+    // The JS passthrough plus the D1 statements llmobserve runs per call, on the same
+    // runtime: how much of llmobserve's cost is the local D1's rather than its own.
+    id: 'js-d1', label: 'JS passthrough + llmobserve\'s D1 statements (Miniflare, local D1)',
+    start: async (mock) => ({ ...(await startMiniflare('passthrough-d1', mock.url)), headers: { authorization: 'Bearer sk-bench-upstream' } }),
   },
   {
     id: 'js-workerd', label: 'JS passthrough Worker (bare workerd serve)',
@@ -231,16 +241,37 @@ async function cpuPer(t, fn) {
 async function internals(llmo, js, mock, seconds) {
   const url = llmo.url + CHAT;
   const base = { 'content-type': 'application/json', ...MOCK_HEADERS };
-  const out = {};
-  // Rejected before any D1 access: no key. Then: a valid key (one D1 lookup) and an
-  // attribution header that fails validation, so nothing goes upstream.
   const { authorization, ...attribution } = llmo.headers;
-  out.directC1 = await oha({ url: mock.url + CHAT, headers: { ...base, authorization: 'Bearer sk-bench-upstream' }, body: BODY, seconds, c: 1 });
-  await mock.reset();
-  out.noKey = await cpuPer(llmo, () => oha({ url, headers: { ...base, ...attribution }, body: BODY, seconds, c: 1 }));
-  out.authThenReject = await cpuPer(llmo, () => oha({ url, headers: { ...base, ...llmo.headers, 'x-llmobserve-tenant': 'not a tenant!' }, body: BODY, seconds, c: 1 }));
-  out.full = await cpuPer(llmo, () => oha({ url, headers: { ...base, ...llmo.headers }, body: BODY, seconds, c: 1 }));
-  out.jsFull = await cpuPer(js, () => oha({ url: js.url + CHAT, headers: { ...base, ...js.headers }, body: BODY, seconds, c: 1 }));
+  // Calls at c=1 that stop at successive steps, in shuffled order, `probeReps` times
+  // (medians): no key, so a 401 before any D1 access; a valid key and an attribution
+  // header that fails validation, so a 400 after the key lookup and nothing upstream;
+  // the full call; the JS passthrough and direct, for scale.
+  const probes = {
+    direct: { t: null, url: mock.url + CHAT, headers: { ...base, authorization: 'Bearer sk-bench-upstream' } },
+    noKey: { t: llmo, url, headers: { ...base, ...attribution } },
+    authThenReject: { t: llmo, url, headers: { ...base, ...llmo.headers, 'x-llmobserve-tenant': 'not a tenant!' } },
+    full: { t: llmo, url, headers: { ...base, ...llmo.headers } },
+    jsFull: { t: js, url: js.url + CHAT, headers: { ...base, ...js.headers } },
+  };
+  const runs = Object.fromEntries(Object.keys(probes).map((k) => [k, []]));
+  for (let rep = 0; rep < P.probeReps; rep++) {
+    for (const k of shuffle(Object.keys(probes), rng)) {
+      const p = probes[k];
+      const run = () => oha({ url: p.url, headers: p.headers, body: BODY, seconds, c: 1 });
+      runs[k].push(p.t ? await cpuPer(p.t, run) : await run());
+      await mock.reset();
+    }
+  }
+  const out = {};
+  for (const [k, rs] of Object.entries(runs)) {
+    out[k] = {
+      n: rs.reduce((a, r) => a + r.n, 0),
+      p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
+      cpuMsPerReq: median(rs.map((r) => r.cpuMsPerReq ?? null)),
+      statuses: rs.reduce((a, r) => { for (const [st, n] of Object.entries(r.statuses)) a[st] = (a[st] ?? 0) + n; return a; }, {}),
+    };
+  }
+  out.directC1 = out.direct;
   // Server-Timing as llmobserve reports it (whole ms: Workers clocks move only across I/O).
   const st = await streamRun({ url, headers: { ...llmo.headers, ...MOCK_HEADERS }, body: BODY, n: 200, warmup: 0, maxMs: seconds * 1000, minN: 20 });
   const dur = (name) => st.map((s) => Number(s.serverTiming?.match(new RegExp(`${name};dur=(\\d+(?:\\.\\d+)?)`))?.[1])).filter(Number.isFinite);
@@ -265,28 +296,6 @@ async function internals(llmo, js, mock, seconds) {
   };
   out.chunks = { llmobserve: await chunkCost(llmo), js: await chunkCost(js), streams };
   await mock.reset();
-
-  // A plain JS worker that runs llmobserve's D1 statements (key lookup; retry lookup and
-  // event insert after the response) on the same runtime: the part of llmobserve's cost
-  // that is the local D1's (which runs inside the same workerd process), not its own.
-  const c32 = async (t, headers) => cpuPer(t, () => oha({ url: t.url + CHAT, headers, body: BODY, seconds: P.c32Seconds, c: 32 }));
-  let d1;
-  try {
-    d1 = await startMiniflare('passthrough-d1', mock.url);
-    const h = { ...base, authorization: 'Bearer sk-bench-upstream' };
-    await oha({ url: d1.url + CHAT, headers: h, body: BODY, n: WARMUP, c: 4 });
-    out.d1Floor = {
-      c1: await oha({ url: d1.url + CHAT, headers: h, body: BODY, seconds, c: 1 }),
-      c32: await c32(d1, h),
-    };
-    out.jsC32 = await c32(js, { ...base, ...js.headers });
-    out.llmoC32 = await c32(llmo, { ...base, ...llmo.headers });
-  } catch (e) {
-    out.d1Floor = { error: String(e.message ?? e).split('\n')[0] };
-  } finally {
-    await d1?.stop();
-    await mock.reset();
-  }
   return out;
 }
 

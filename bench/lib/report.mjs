@@ -11,7 +11,7 @@ const f = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? 
 const signed = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(d)}`);
 const kib = (b) => `${(b / 1024).toFixed(0)} KiB`;
 
-const ORDER = ['direct', 'js', 'js-workerd', 'llmobserve', 'portkey', 'litellm'];
+const ORDER = ['direct', 'js', 'js-workerd', 'js-d1', 'llmobserve', 'portkey', 'litellm'];
 
 function rowsInOrder(result) {
   const ids = [...new Set([...ORDER, ...Object.keys(result.rows ?? {}), ...Object.keys(result.unavailable ?? {})])];
@@ -104,27 +104,17 @@ function internalLines(result) {
     out.push(`- CPU per streamed chunk (slope between ${i.chunks.streams} streams of 4 and of 64 words, unpaced): `
       + `llmobserve ${f(i.chunks.llmobserve.cpuMsPerChunk, 4)} ms, JS passthrough ${f(i.chunks.js.cpuMsPerChunk, 4)} ms `
       + `(per stream: llmobserve ${f(i.chunks.llmobserve.shortCpuMsPerStream, 3)} / ${f(i.chunks.llmobserve.longCpuMsPerStream, 3)} ms, JS ${f(i.chunks.js.shortCpuMsPerStream, 3)} / ${f(i.chunks.js.longCpuMsPerStream, 3)} ms).`);
-    const t = [['call at c=1, one after the other', 'p50 ms', 'p99 ms', 'CPU ms/req', 'statuses']];
+    const t = [[`call at c=1, one after the other (medians of ${result.params.probeReps ?? 1} shuffled runs of ${result.params.probeSeconds ?? '?'} s)`, 'p50 ms', 'p99 ms', 'CPU ms/req', 'statuses']];
     const row = (name, r) => t.push([name, f(r.p50, 3), f(r.p99, 3), f(r.cpuMsPerReq, 3), Object.entries(r.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')]);
     row('llmobserve, no key: 401 before any D1 access', i.noKey);
     row('llmobserve, valid key and a bad attribution header: 400 after the key lookup, nothing upstream', i.authThenReject);
     row('llmobserve, full gateway call (key, attribution, upstream, usage, price, event write)', i.full);
     row('JS passthrough (Miniflare), for comparison', i.jsFull);
+    if (i.direct) t.push(['direct to the mock', f(i.direct.p50, 3), f(i.direct.p99, 3), '–', Object.entries(i.direct.statuses).map(([st, n]) => `${st}: ${n}`).join(', ')]);
     out.push('- The cost of each step, from requests that stop at it:', '', md(t), '');
     out.push(`  Authentication (key lookup) ≈ ${f(i.authThenReject.p50 - i.noKey.p50, 3)} ms at p50 and ${f(i.authThenReject.cpuMsPerReq - i.noKey.cpuMsPerReq, 3)} ms of CPU; `
       + `upstream call, usage, pricing and the event write ≈ ${f(i.full.cpuMsPerReq - i.authThenReject.cpuMsPerReq, 3)} ms of CPU more `
       + `(pricing itself is integer arithmetic in core and cannot be told apart from outside the worker).`);
-    if (i.d1Floor?.error) {
-      out.push(`- JS passthrough with llmobserve's D1 statements: not available: ${i.d1Floor.error}`);
-    } else if (i.d1Floor) {
-      const d = [['measured one after the other', '+p50 c=1 ms', '+p99 c=1 ms', 'CPU ms/req (c=32)', 'req/s c=32']];
-      const dRow = (name, c1, c32x) => d.push([name, f(c1.p50 - i.directC1?.p50, 3), f(c1.p99 - i.directC1?.p99, 3), f(c32x.cpuMsPerReq, 3), f(c32x.rps, 0)]);
-      dRow('JS passthrough', i.jsFull, i.jsC32);
-      dRow('JS passthrough + llmobserve\'s D1 statements (key lookup; retry lookup and event insert in waitUntil)', i.d1Floor.c1, i.d1Floor.c32);
-      dRow('llmobserve', i.full, i.llmoC32);
-      out.push('- How much of that is the local D1 (a Durable Object with SQLite inside the same workerd process: its CPU counts here, in production it runs elsewhere). '
-        + '`bench/workers/passthrough-d1.mjs` runs the same three statements against the same schema from plain JS:', '', md(d), '');
-    }
     const st = i.serverTiming;
     out.push(`- Server-Timing \`llmobserve;dur\` (the gateway's own wall time as it reports it, whole ms: Workers clocks move only across I/O) over ${st.n} sequential calls: `
       + `p50 ${f(st.ownP50, 0)} ms, p90 ${f(st.ownP90, 0)} ms, max ${f(st.ownMax, 0)} ms, mean ${f(st.ownMean, 2)} ms; upstream p50 ${f(st.upstreamP50, 0)} ms. Example header: \`${st.header}\`.`);
@@ -141,12 +131,16 @@ function summary(result) {
   const out = [];
   out.push(`- llmobserve adds ${f(L.added.c1.p50)} ms at p50 with one client and ${f(L.added.c32.p50, 0)} ms with 32; the JS passthrough on the same runtime adds ${f(J.added.c1.p50)} and ${f(J.added.c32.p50, 1)} ms. `
     + `It serves ${f(L.rps32, 0)} requests/s at c=32 against the floor's ${f(J.rps32, 0)}, at ${f(L.cpuMsPerReq)} ms of CPU per request against ${f(J.cpuMsPerReq)}.`);
-  if (i?.d1Floor && !i.d1Floor.error && i.directC1) {
-    const d1Added = i.d1Floor.c1.p50 - i.directC1.p50; const lAdded = i.full.p50 - i.directC1.p50; const jAdded = i.jsFull.p50 - i.directC1.p50;
-    const most = d1Added >= lAdded / 2 ? 'Most of that is the local D1' : 'The local D1\'s share';
-    out.push(`- ${most}: a plain JS worker that runs llmobserve's D1 statements per call (\`bench/workers/passthrough-d1.mjs\`) adds ${f(d1Added)} ms at p50 (c=1) and uses ${f(i.d1Floor.c32.cpuMsPerReq)} ms of CPU per request, `
-      + `against llmobserve's ${f(lAdded)} ms and ${f(i.llmoC32.cpuMsPerReq)} ms measured alongside (JS passthrough: ${f(jAdded)} ms, ${f(i.jsC32.cpuMsPerReq)} ms). `
-      + `A call rejected just after its key is looked up takes ${f(i.authThenReject.p50 - i.noKey.p50)} ms longer than one rejected before (p50, c=1).`);
+  const D1 = r['js-d1'];
+  if (D1) {
+    const most = D1.added.c1.p50 >= L.added.c1.p50 / 2 ? 'Most of that is the local D1' : 'The local D1\'s share';
+    out.push(`- ${most} (a Durable Object with SQLite inside the same workerd process: its CPU counts here, in production D1 runs elsewhere): `
+      + `a plain JS worker that runs llmobserve's D1 statements per call (\`bench/workers/passthrough-d1.mjs\`: key lookup; retry lookup and event insert after the response) `
+      + `adds ${f(D1.added.c1.p50)} ms at p50 (c=1) and ${f(D1.added.c32.p50, 0)} ms (c=32), serves ${f(D1.rps32, 0)} requests/s and uses ${f(D1.cpuMsPerReq)} ms of CPU per request. `
+      + `What llmobserve adds beyond that is its own work: about ${f(L.added.c1.p50 - D1.added.c1.p50)} ms at p50 (c=1) and ${f(L.cpuMsPerReq - D1.cpuMsPerReq)} ms of CPU per request.`);
+  }
+  if (i?.noKey && i?.authThenReject) {
+    out.push(`- A call rejected just after its key is looked up takes ${f(i.authThenReject.p50 - i.noKey.p50)} ms longer than one rejected before the lookup (p50, c=1).`);
   }
   const peers = [['portkey', 'Portkey'], ['litellm', 'LiteLLM']].filter(([id]) => r[id]).map(([id, name]) => `${name} adds ${f(r[id].added.c1.p50)} ms (c=1) and ${f(r[id].added.c32.p50, 0)} ms (c=32)`);
   if (peers.length) out.push(`- At p50, ${peers.join('; ')}.`);
@@ -210,11 +204,13 @@ export function renderMarkdown(result) {
     '  - **JS passthrough (Miniflare)**: `bench/workers/passthrough.mjs`, a plain Worker that forwards the request and returns the response, both as streams. '
     + 'The platform floor, on the same runtime as llmobserve. **The ratios compare llmobserve with this row.**',
     '  - **JS passthrough (bare workerd)**: the same script under `workerd serve` with a generated config, for reference: the gap to the row above is what Miniflare\'s own setup adds.',
+    '  - **JS passthrough + llmobserve\'s D1 statements**: `bench/workers/passthrough-d1.mjs`, the passthrough plus, per call, the key lookup before forwarding and the retry lookup and event insert after the response (waitUntil), '
+    + 'against llmobserve\'s schema on the same kind of local D1: what the local D1 costs, apart from llmobserve\'s own work. Keep its statements in step with `worker/src/store.rs`.',
     `  - **llmobserve**: \`worker/build\` (release wasm) with a local D1 ${result.d1 ?? 'on disk'} (the migrations applied; \`BENCH_D1_PERSIST=memory\` keeps it in memory), managed key mode (its own upstream key), `
     + 'a gateway key in `Authorization` and tenant, customer, section and run-id headers: authentication, attribution, usage extraction, pricing and the event write all run; '
     + 'the harness checks afterwards that every call was recorded and priced. '
     + 'The dashboard\'s assets binding is left out: it is not on the gateway path, and with it Miniflare would put its asset router in front of every request.',
-    '  - Runtime of the three Worker rows: workerd. The Miniflare rows run under Miniflare\'s API (the engine under `wrangler dev`, without wrangler\'s proxy worker, its Node hop and its inspector), '
+    '  - Runtime of the Worker rows: workerd. The Miniflare rows run under Miniflare\'s API (the engine under `wrangler dev`, without wrangler\'s proxy worker, its Node hop and its inspector), '
     + 'each worker on a socket of its own (`unsafeDirectSockets`), so that requests reach the worker the way `workerd serve` delivers them rather than through Miniflare\'s entry worker '
     + '(which costs about 0.5 ms of CPU per request on this machine). Miniflare\'s Node process is in the measured process tree; it does no work per request.',
     `  - **Portkey**: npm \`@portkey-ai/gateway\` ${v.portkey ?? ''} on Node with \`@hono/node-server\` ${v.honoNodeServer ?? ''} (pinned 1.13.x: newer versions break its streaming), `

@@ -1,7 +1,9 @@
 // The JS passthrough plus the D1 statements that llmobserve runs for each gateway call,
 // written the plainest way: the key looked up by its hash before forwarding; after the
 // response (waitUntil), the retry lookup and the event insert, against llmobserve's own
-// schema. What is left between this and llmobserve is llmobserve's own work.
+// schema (as in worker/src/store.rs: key_by_secret_hash, prior_attempt, insert_event).
+// What is left between this and llmobserve is llmobserve's own work. llmobserve also
+// reads its price overrides, at most every 30 s (BOOK_TTL_MS): left out here.
 const KEY_HASH = 'bench-key-hash';
 
 export default {
@@ -9,7 +11,9 @@ export default {
     const url = new URL(request.url);
     const started = Date.now();
     const key = await env.DB.prepare(
-      'SELECT id, name, scopes, tenant_id, created_at, revoked_at FROM api_keys WHERE key_hash = ?1',
+      'SELECT id, name, scopes, tenant_id, customer_id, secret_hint, created_at, created_by, expires_at, '
+      + 'revoked_at, rotated_at, previous_expires_at, key_hash = ?1 AS is_current '
+      + 'FROM api_keys WHERE key_hash = ?1 OR previous_key_hash = ?1',
     ).bind(KEY_HASH).first();
     if (!key) return new Response('unknown key', { status: 401 });
     const response = await fetch(env.UPSTREAM + url.pathname + url.search, request);
