@@ -11,7 +11,7 @@ export PATH="$CARGO_BIN:$PATH"
 # Written by setup.sh when the wasm32 target had to come from Debian's packages.
 WASM_ENV_FILE="$ROOT/target/llmobserve-wasm.env"
 
-log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+log() { printf "\033[1;34m==>\033[0m [%4ds] %s\n" "$SECONDS" "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # The wasm-bindgen version that Cargo.lock resolved: the CLI must equal it exactly.

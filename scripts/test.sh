@@ -29,9 +29,11 @@ cargo build -p mock-openai --quiet
 
 log "SDK: the npm package, its JavaScript layer, and installing it from the packed tarball"
 "$ROOT/scripts/build-sdk.sh"
-node --test tests/sdk/
+node --test --test-force-exit tests/sdk/
 
 log "end-to-end tests"
-node --test --test-concurrency=1 tests/e2e/
+# --test-force-exit: a file whose hooks failed still exits (the harness kills what it
+# started); `timeout` bounds the whole suite so a hang is a failure, not a stalled CI.
+timeout --kill-after=30 2400 node --test --test-concurrency=1 --test-force-exit tests/e2e/
 
 log "all tests passed in $(( $(date +%s) - start )) s"

@@ -25,9 +25,18 @@ export async function freePort() {
   });
 }
 
+// Every process group this file started and has not stopped: killed when the test process
+// exits, however it exits, so that a failed test never leaves a wrangler or a mock behind.
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }
+});
+
 function spawnGroup(cmd, args, opts = {}) {
   // Own process group, so that stopping kills wrangler's workerd children too.
   const child = spawn(cmd, args, { ...opts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   child.output = '';
   child.stdout.on('data', (d) => { child.output += d; });
   child.stderr.on('data', (d) => { child.output += d; });
@@ -52,7 +61,7 @@ export async function startMock() {
       if (m) { clearTimeout(timer); res(m[1]); }
     });
     child.on('exit', (code) => rej(new Error(`mock-openai exited (${code}):\n${child.output}`)));
-  });
+  }).catch(async (e) => { await stopGroup(child); throw e; });
   return {
     url,
     async requests() {
@@ -72,9 +81,37 @@ export async function startMock() {
  * runtime's log or persisted state (`checkLeaks: false` skips that, for benchmarks with
  * gigabytes of D1).
  */
-export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', vars = {}, upstreamUrl, prepare, checkLeaks = true } = {}) {
+export async function startStack(opts = {}) {
+  // A free port can be taken between choosing it and wrangler binding it (another test's
+  // workerd, say): that one failure is retried on new ports; every other failure is thrown.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnce(opts);
+    } catch (e) {
+      if (attempt >= 3 || !/Address already in use|EADDRINUSE/.test(e.message)) throw e;
+    }
+  }
+}
+
+async function startStackOnce({ upstreamApiKey = 'sk-upstream-managed-key', vars = {}, upstreamUrl, prepare, checkLeaks = true } = {}) {
   const mock = await startMock();
   const state = await mkdtemp(join(tmpdir(), 'llmobserve-e2e-'));
+  let wrangler;
+  // Whatever fails from here on stops what was started before it throws.
+  const abandon = async (e) => {
+    if (wrangler) await stopGroup(wrangler);
+    await mock.stop();
+    await rm(state, { recursive: true, force: true });
+    throw e;
+  };
+  try {
+    return await startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, prepare, checkLeaks, spawned: (w) => { wrangler = w; } });
+  } catch (e) {
+    return abandon(e);
+  }
+}
+
+async function startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, prepare, checkLeaks, spawned }) {
   const adminToken = `test-admin-${randomBytes(16).toString('hex')}`;
   const envFile = join(state, 'secrets.env');
   await writeFile(envFile, `LLMOBSERVE_ADMIN_TOKEN=${adminToken}\nOPENAI_API_KEY=${upstreamApiKey}\n`);
@@ -89,6 +126,7 @@ export async function startStack({ upstreamApiKey = 'sk-upstream-managed-key', v
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
     '--show-interactive-dev-session=false',
   ], { cwd: ROOT, env });
+  spawned(wrangler);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60000;
   for (;;) {
