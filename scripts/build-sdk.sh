@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package `llmobserve` into sdk-wasm/pkg/: the Rust rules (sdk-wasm/src)
-# compiled to wasm for Node.js, plus the JavaScript layer and types (sdk-wasm/js/). Offline:
-# wasm-pack uses the wasm-bindgen CLI that setup.sh installed and skips wasm-opt. With
-# Debian's fallback toolchain (no rustup target, see setup.sh) it runs the same two steps
-# itself: cargo build, then wasm-bindgen --target nodejs.
+# compiled to wasm for Node.js, plus the JavaScript layer and types (sdk-wasm/js/). Offline,
+# in the two steps wasm-pack would run: cargo build, then the wasm-bindgen CLI that setup.sh
+# installed (--target nodejs; no wasm-opt, which would be a download).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ -f "$WASM_ENV_FILE" ] && source "$WASM_ENV_FILE"
 cd "$ROOT"
@@ -11,14 +10,9 @@ OUT="$ROOT/sdk-wasm/pkg"
 rm -rf "$OUT"
 mkdir -p "$OUT/wasm"
 
-if [ -f "$WASM_ENV_FILE" ] || [ -n "${LLMOBSERVE_SDK_WITHOUT_WASM_PACK:-}" ]; then
-  cargo build -p llmobserve-sdk --lib --release --target wasm32-unknown-unknown --quiet
-  wasm-bindgen --target nodejs --out-dir "$OUT/wasm" --out-name llmobserve_sdk \
-    target/wasm32-unknown-unknown/release/llmobserve_sdk.wasm
-else
-  wasm-pack --quiet build sdk-wasm --release --target nodejs --out-dir pkg/wasm \
-    --out-name llmobserve_sdk --no-pack --no-opt >&2
-fi
+cargo build -p llmobserve-sdk --lib --release --target wasm32-unknown-unknown --quiet
+wasm-bindgen --target nodejs --out-dir "$OUT/wasm" --out-name llmobserve_sdk \
+  target/wasm32-unknown-unknown/release/llmobserve_sdk.wasm
 rm -f "$OUT/wasm/.gitignore" "$OUT/wasm/llmobserve_sdk_bg.wasm.d.ts"
 cp sdk-wasm/js/package.json sdk-wasm/js/index.cjs sdk-wasm/js/index.mjs \
    sdk-wasm/js/index.d.cts sdk-wasm/js/index.d.mts sdk-wasm/README.md "$OUT/"
