@@ -11,7 +11,7 @@ import { plan, runLoad, storedEvents, reconcile, printReport, callsOf } from './
 import { checkResponse } from './openapi.mjs';
 
 const FAULTS = { LLMOBSERVE_FAULT_INJECTION: 'allow-test-faults' };
-const CALLS = { queue: Number(process.env.DELIVERY_CALLS ?? 2000), direct: Number(process.env.DELIVERY_DIRECT_CALLS ?? 800) };
+const CALLS = { queue: Number(process.env.DELIVERY_CALLS ?? 1200), direct: Number(process.env.DELIVERY_DIRECT_CALLS ?? 500) };
 const CONCURRENCY = 32;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -112,7 +112,7 @@ for (const mode of ['queue', 'direct']) {
       assert.deepEqual([by[third.id].attempt, by[third.id].is_retry, by[third.id].retry_of], [3, 1, second.id]);
     });
 
-    test(`reconciliation: ${CALLS[mode]} mixed calls from ${CONCURRENCY} clients with faults injected`, { timeout: 240_000 }, async () => {
+    test(`reconciliation: ${CALLS[mode]} mixed calls from ${CONCURRENCY} clients with faults injected`, { timeout: Math.max(300_000, CALLS[mode] * 500) }, async () => {
       const tenant = `load-${mode}`;
       const calls = plan(CALLS[mode], mode === 'queue' ? 10 : 11);
       if (mode === 'queue') await faults(stack, { duplicate_queue_sends: true });
