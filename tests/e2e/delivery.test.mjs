@@ -112,6 +112,16 @@ for (const mode of ['queue', 'direct']) {
       assert.deepEqual([by[third.id].attempt, by[third.id].is_retry, by[third.id].retry_of], [3, 1, second.id]);
     });
 
+    test('an upstream reporting absurd usage cannot make its event unwritable', async () => {
+      const tenant = `absurd-${mode}`;
+      const sent = await chat(stack, key, { 'x-llmobserve-tenant': tenant, 'x-mock-prompt-tokens': '18446744073709551615', 'x-mock-completion-tokens': '3' });
+      assert.equal(sent.status, 200);
+      const [row] = await waitRows(stack, tenant, (r) => r.length === 1, 30_000);
+      assert.equal(row?.id, sent.id);
+      assert.equal(row.input_tokens, 2 ** 53 - 1);
+      assert.equal(row.output_tokens, 3);
+    });
+
     test(`reconciliation: ${CALLS[mode]} mixed calls from ${CONCURRENCY} clients with faults injected`, { timeout: Math.max(300_000, CALLS[mode] * 500) }, async () => {
       const tenant = `load-${mode}`;
       const calls = plan(CALLS[mode], mode === 'queue' ? 10 : 11);

@@ -3,6 +3,7 @@
 //! below 2^53 so they survive JavaScript numbers; event inserts are idempotent by id.
 
 use llmobserve_core::event::{Event, Outcome};
+use llmobserve_core::money::MAX_SAFE_INTEGER;
 use llmobserve_core::read_sql::{SqlValue, Statement};
 use llmobserve_core::retry::{remark_chain, ChainLink, PriorAttempt, RetryInfo};
 use llmobserve_core::time::UnixMillis;
@@ -224,8 +225,10 @@ pub fn event_row(e: &Event) -> EventWrite {
     let u = c.usage.unwrap_or_default();
     let t = |s: &str| V::String(s.to_owned());
     let ot = |s: Option<&str>| s.map_or(V::Null, t);
-    let n = |x: u64| V::from(x);
-    let on = |x: Option<u64>| x.map_or(V::Null, V::from);
+    // D1 keeps integers exactly below 2^53. A count above that (an upstream reporting
+    // absurd usage) is stored as 2^53 - 1 rather than making the event unwritable.
+    let n = |x: u64| V::from(x.min(MAX_SAFE_INTEGER));
+    let on = |x: Option<u64>| x.map_or(V::Null, |x| V::from(x.min(MAX_SAFE_INTEGER)));
     let declared = a.attempt.map(u64::from);
     let values = [
         t(&c.id),
