@@ -79,7 +79,8 @@ CREATE TABLE events (
   client_event_id      TEXT,               -- the id an application gave a reported event
   request_hash         TEXT,               -- SHA-256 of the request body
   is_retry             INTEGER NOT NULL DEFAULT 0 CHECK (is_retry IN (0, 1)),
-  retry_of             TEXT,               -- event id of the failed attempt this call retried
+  retry_of             TEXT,               -- event id of the failed attempt this call retried (derived)
+  declared_attempt     INTEGER,            -- the attempt the caller named (0006); `attempt` may be derived
   CHECK ((pricing_status = 'priced') = (cost_nanousd IS NOT NULL))
 );
 
@@ -90,6 +91,18 @@ CREATE INDEX events_by_tenant_customer ON events (tenant_id, customer_id, starte
 CREATE INDEX events_by_tenant_run ON events (tenant_id, run_id, started_at, id);
 CREATE INDEX events_by_tenant_run_request ON events (tenant_id, run_id, request_hash, started_at);
 CREATE INDEX events_by_tenant_retry_of ON events (tenant_id, retry_of) WHERE retry_of IS NOT NULL;
+
+-- Events that reached the dead-letter queue and could not be written although D1 answered
+-- (0006; counted in /health as ingest.unwritten_events; `event_row` is the insert, for a replay).
+CREATE TABLE ingest_failures (
+  event_id   TEXT PRIMARY KEY,
+  tenant_id  TEXT NOT NULL,
+  stage      TEXT NOT NULL CHECK (stage IN ('dead_letter')),
+  reason     TEXT NOT NULL,
+  failed_at  INTEGER NOT NULL,             -- unix ms
+  event_row  TEXT NOT NULL                 -- JSON object: column -> value
+);
+CREATE INDEX ingest_failures_by_tenant ON ingest_failures (tenant_id, failed_at);
 
 -- Append-only: a PUT adds a row, a DELETE adds a row with spec NULL. The newest row per
 -- (provider, model, effective_from) is in force; MAX(id) is the override revision that

@@ -9,6 +9,8 @@ use crate::error::{ApiError, ApiResult};
 
 pub const DB: &str = "DB";
 pub const ASSETS: &str = "ASSETS";
+/// The producer binding of the events queue.
+pub const EVENTS_QUEUE: &str = "EVENTS_QUEUE";
 const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
 fn text(env: &Env, name: &str) -> Option<String> {
@@ -70,4 +72,31 @@ pub fn upstream_timeout_ms(env: &Env) -> ApiResult<u64> {
 /// platform's own limit on the lower plans).
 pub fn max_request_bytes(env: &Env) -> ApiResult<u64> {
     number(env, "MAX_REQUEST_BYTES", 100 * 1024 * 1024)
+}
+
+/// How gateway events reach D1 (`EVENT_WRITE_MODE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Write to D1 at once; the queue takes what fails.
+    Direct,
+    /// Send to the queue, whose consumer writes batches; D1 at once if the queue refuses.
+    Queue,
+}
+
+impl WriteMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteMode::Direct => "direct",
+            WriteMode::Queue => "queue",
+        }
+    }
+}
+
+/// `EVENT_WRITE_MODE`: `direct` (default) or `queue`.
+pub fn write_mode(env: &Env) -> ApiResult<WriteMode> {
+    match text(env, "EVENT_WRITE_MODE").as_deref().map(str::trim) {
+        None | Some("direct") => Ok(WriteMode::Direct),
+        Some("queue") => Ok(WriteMode::Queue),
+        Some(other) => Err(ApiError::misconfigured(format!("EVENT_WRITE_MODE must be direct or queue, got {other:?}"))),
+    }
 }

@@ -10,7 +10,9 @@ mod auth;
 mod collector;
 mod config;
 mod error;
+mod faults;
 mod gateway;
+mod ingest;
 mod openapi;
 mod pricing;
 mod random;
@@ -20,7 +22,7 @@ mod store;
 use llmobserve_core::pricing::REGISTRY_VERSION;
 use llmobserve_core::routes::{is_collector, is_gateway_path, match_route, Operation, PathError, RouteMatch};
 use serde_json::json;
-use worker::{event, Context, Date, Env, Headers, Method, Request, Response};
+use worker::{event, Context, Date, Env, Headers, MessageBatch, Method, Request, Response};
 
 use error::{ApiError, ApiResult};
 
@@ -36,6 +38,13 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
         let _ = resp.headers_mut().append("server-timing", &format!("llmobserve-total;dur={total}"));
     }
     Ok(resp)
+}
+
+/// The consumer of the events queue and of its dead-letter queue (`ingest`).
+#[event(queue)]
+pub async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> worker::Result<()> {
+    ingest::consume(batch, &env).await;
+    Ok(())
 }
 
 /// A JSON answer. API answers are never cached: they hold spend data and, once, secrets.
@@ -71,6 +80,9 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
     }
     if is_gateway_path(&path) {
         return gateway::proxy(req, env, ctx).await;
+    }
+    if path == faults::PATH && method == Method::Post && faults::enabled(env) {
+        return faults::set(req, env).await;
     }
     let (op, params) = match match_route(method.as_ref(), &path)? {
         RouteMatch::Found(op, params) => (op, params),
@@ -127,12 +139,14 @@ async fn route(req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
     }
 }
 
-/// `GET /health`: the worker runs and D1 answers.
+/// `GET /health`: the worker runs and D1 answers; how events are written, and how many
+/// could not be (docs/delivery.md).
 async fn health(env: &Env) -> ApiResult<Response> {
     let database = match store::ping(env).await {
         Ok(()) => "ok",
         Err(_) => "unavailable",
     };
+    let parked = if database == "ok" { store::unwritten_events(env).await.ok() } else { None };
     let status = if database == "ok" { 200 } else { 503 };
     json_response(status, &json!({
         "status": if status == 200 { "ok" } else { "degraded" },
@@ -140,5 +154,11 @@ async fn health(env: &Env) -> ApiResult<Response> {
         "version": env!("CARGO_PKG_VERSION"),
         "price_version": REGISTRY_VERSION,
         "database": database,
+        "ingest": {
+            "write_mode": config::write_mode(env).map(config::WriteMode::as_str).unwrap_or("misconfigured"),
+            "unwritten_events": parked,
+            "unwritten_events_this_isolate": ingest::unwritten_here(),
+            "deferred_to_queue_this_isolate": ingest::deferred_here(),
+        },
     }))
 }

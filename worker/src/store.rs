@@ -2,9 +2,10 @@
 //! `events` filters by `tenant_id` first (every index starts with it); integers stay
 //! below 2^53 so they survive JavaScript numbers; event inserts are idempotent by id.
 
-use llmobserve_core::event::{CallRecord, Event, Outcome};
+use llmobserve_core::event::{Event, Outcome};
+use llmobserve_core::money::MAX_SAFE_INTEGER;
 use llmobserve_core::read_sql::{SqlValue, Statement};
-use llmobserve_core::retry::PriorAttempt;
+use llmobserve_core::retry::{remark_chain, ChainLink, PriorAttempt, RetryInfo};
 use llmobserve_core::time::UnixMillis;
 use llmobserve_core::views::{MoreUsage, StoredEvent};
 use serde::de::DeserializeOwned;
@@ -13,7 +14,7 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
 use crate::config;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 pub(crate) fn db(env: &Env) -> ApiResult<D1Database> {
     Ok(env.d1(config::DB)?)
@@ -156,7 +157,7 @@ pub async fn revoke_key(env: &Env, id: &str, at: u64) -> ApiResult<bool> {
 
 // ---- events ----
 
-/// The columns an insert writes (reads select `read_sql::EVENT_COLUMNS`).
+/// The columns of `store::EventRow` (what re-pricing reads back).
 pub(crate) const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path, run_id, attempt, key_id, provider, endpoint, \
     method, request_model, response_model, is_stream, status_code, error, input_tokens, cached_input_tokens, \
     output_tokens, reasoning_tokens, audio_input_tokens, audio_output_tokens, usage_source, pricing_status, \
@@ -167,89 +168,184 @@ pub(crate) const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path
     cache_write_1h_tokens, cached_audio_input_tokens, image_input_tokens, cached_image_input_tokens, \
     image_output_tokens, audio_duration_ms, characters, images, image_size, image_quality, service_tier";
 
-fn insert_statement(db: &D1Database, e: &Event) -> ApiResult<D1PreparedStatement> {
+/// The columns an insert writes, in order (reads select `read_sql::EVENT_COLUMNS`).
+pub(crate) const EVENT_INSERT_COLUMNS: [&str; 56] = [
+    "id", "tenant_id", "customer_id", "section_path", "run_id", "attempt", "key_id", "provider", "endpoint",
+    "method", "request_model", "response_model", "is_stream", "status_code", "error", "input_tokens",
+    "cached_input_tokens", "output_tokens", "reasoning_tokens", "audio_input_tokens", "audio_output_tokens",
+    "usage_source", "pricing_status", "unpriced_reason", "cost_nanousd", "price_ref", "price_version", "started_at",
+    "latency_ms", "outcome", "ttfb_ms", "upstream_request_id", "error_type", "retry_after_ms",
+    "ratelimit_limit_requests", "ratelimit_remaining_requests", "ratelimit_limit_tokens",
+    "ratelimit_remaining_tokens", "properties", "client_event_id", "request_hash", "is_retry", "retry_of",
+    "cache_write_tokens", "cache_write_1h_tokens", "cached_audio_input_tokens", "image_input_tokens",
+    "cached_image_input_tokens", "image_output_tokens", "audio_duration_ms", "characters", "images", "image_size",
+    "image_quality", "service_tier", "declared_attempt",
+];
+
+/// One `events` row ready to insert: column name -> value (strings, whole numbers below
+/// 2^53, or null). It is what a queue message carries, so a message written by one
+/// version of the worker can be inserted by the next: unknown columns are refused, and
+/// columns it lacks take their defaults.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
+pub struct EventWrite(pub serde_json::Map<String, serde_json::Value>);
+
+impl EventWrite {
+    fn text(&self, col: &str) -> Option<&str> {
+        self.0.get(col).and_then(serde_json::Value::as_str)
+    }
+    fn number(&self, col: &str) -> Option<u64> {
+        self.0.get(col).and_then(serde_json::Value::as_f64).filter(|n| n.is_finite() && *n >= 0.0).map(|n| n as u64)
+    }
+    pub fn id(&self) -> &str {
+        self.text("id").unwrap_or("")
+    }
+    pub fn tenant(&self) -> &str {
+        self.text("tenant_id").unwrap_or("")
+    }
+    /// The run, section and request body that make retry chains, when the row has them.
+    fn chain(&self) -> Option<ChainKey> {
+        Some(ChainKey {
+            tenant: self.text("tenant_id")?.to_owned(),
+            run: self.text("run_id")?.to_owned(),
+            hash: self.text("request_hash")?.to_owned(),
+            section: self.text("section_path").map(str::to_owned),
+        })
+    }
+    fn position(&self) -> (u64, &str) {
+        (self.number("started_at").unwrap_or(0), self.id())
+    }
+}
+
+/// The row of an event. Its retry facts are provisional (the declared attempt only):
+/// `write_events` completes them from the stored chain.
+pub fn event_row(e: &Event) -> EventWrite {
+    use serde_json::Value as V;
     let c = &e.call;
     let a = &c.attribution;
     let u = c.usage.unwrap_or_default();
+    let t = |s: &str| V::String(s.to_owned());
+    let ot = |s: Option<&str>| s.map_or(V::Null, t);
+    // D1 keeps integers exactly below 2^53. A count above that (an upstream reporting
+    // absurd usage) is stored as 2^53 - 1 rather than making the event unwritable.
+    let n = |x: u64| V::from(x.min(MAX_SAFE_INTEGER));
+    let on = |x: Option<u64>| x.map_or(V::Null, |x| V::from(x.min(MAX_SAFE_INTEGER)));
+    let declared = a.attempt.map(u64::from);
     let values = [
-        text(&c.id),
-        text(c.tenant.as_str()),
-        opt_text(a.customer.as_ref().map(|x| x.as_str())),
-        opt_text(a.section.as_ref().map(|x| x.as_str())),
-        opt_text(a.run_id.as_ref().map(|x| x.as_str())),
-        opt_int(a.attempt.map(u64::from)),
-        opt_text(c.key_id.as_deref()),
-        text(&c.provider),
-        text(&c.endpoint),
-        text(&c.method),
-        opt_text(c.request_model.as_deref()),
-        opt_text(c.response_model.as_deref()),
-        int(u64::from(c.is_stream)),
-        int(u64::from(c.status_code)),
-        opt_text(c.error.as_deref()),
-        int(u.input_tokens),
-        int(u.cached_input_tokens),
-        int(u.output_tokens),
-        int(u.reasoning_tokens),
-        int(u.audio_input_tokens),
-        int(u.audio_output_tokens),
-        text(c.usage_source.as_str()),
-        text(e.pricing_status()),
-        opt_text(e.unpriced_reason.map(|r| r.as_str())),
-        opt_int(e.cost.map(|x| x.nanos())),
-        opt_text(e.price_ref.as_deref()),
-        opt_text(e.price_version.as_deref()),
-        int(c.started_at.0.max(0) as u64),
-        int(c.latency_ms),
-        text(c.outcome.as_str()),
-        opt_int(c.ttfb_ms),
-        opt_text(c.upstream.request_id.as_deref()),
-        opt_text(c.upstream.error_type.as_deref()),
-        opt_int(c.upstream.retry_after_ms),
-        opt_int(c.upstream.limit_requests),
-        opt_int(c.upstream.remaining_requests),
-        opt_int(c.upstream.limit_tokens),
-        opt_int(c.upstream.remaining_tokens),
-        if a.properties.is_empty() { JsValue::NULL } else { text(&a.properties.to_json()) },
-        opt_text(c.client_event_id.as_deref()),
-        opt_text(c.request_hash.as_deref()),
-        int(u64::from(c.is_retry)),
-        opt_text(c.retry_of.as_deref()),
-        int(u.cache_write_tokens),
-        int(u.cache_write_1h_tokens),
-        int(u.cached_audio_input_tokens),
-        int(u.image_input_tokens),
-        int(u.cached_image_input_tokens),
-        int(u.image_output_tokens),
-        int(u.audio_duration_ms),
-        int(u.characters),
-        int(u.images.map_or(0, |i| i.count)),
-        opt_text(u.images.map(|i| i.size.to_text()).as_deref()),
-        opt_text(u.images.map(|i| i.quality.as_str())),
-        text(u.service_tier.as_str()),
+        t(&c.id),
+        t(c.tenant.as_str()),
+        ot(a.customer.as_ref().map(|x| x.as_str())),
+        ot(a.section.as_ref().map(|x| x.as_str())),
+        ot(a.run_id.as_ref().map(|x| x.as_str())),
+        on(declared),
+        ot(c.key_id.as_deref()),
+        t(&c.provider),
+        t(&c.endpoint),
+        t(&c.method),
+        ot(c.request_model.as_deref()),
+        ot(c.response_model.as_deref()),
+        n(u64::from(c.is_stream)),
+        n(u64::from(c.status_code)),
+        ot(c.error.as_deref()),
+        n(u.input_tokens),
+        n(u.cached_input_tokens),
+        n(u.output_tokens),
+        n(u.reasoning_tokens),
+        n(u.audio_input_tokens),
+        n(u.audio_output_tokens),
+        t(c.usage_source.as_str()),
+        t(e.pricing_status()),
+        ot(e.unpriced_reason.map(|r| r.as_str())),
+        on(e.cost.map(|x| x.nanos())),
+        ot(e.price_ref.as_deref()),
+        ot(e.price_version.as_deref()),
+        n(c.started_at.0.max(0) as u64),
+        n(c.latency_ms),
+        t(c.outcome.as_str()),
+        on(c.ttfb_ms),
+        ot(c.upstream.request_id.as_deref()),
+        ot(c.upstream.error_type.as_deref()),
+        on(c.upstream.retry_after_ms),
+        on(c.upstream.limit_requests),
+        on(c.upstream.remaining_requests),
+        on(c.upstream.limit_tokens),
+        on(c.upstream.remaining_tokens),
+        if a.properties.is_empty() { V::Null } else { t(&a.properties.to_json()) },
+        ot(c.client_event_id.as_deref()),
+        ot(c.request_hash.as_deref()),
+        n(u64::from(declared.is_some_and(|d| d > 1))),
+        V::Null,
+        n(u.cache_write_tokens),
+        n(u.cache_write_1h_tokens),
+        n(u.cached_audio_input_tokens),
+        n(u.image_input_tokens),
+        n(u.cached_image_input_tokens),
+        n(u.image_output_tokens),
+        n(u.audio_duration_ms),
+        n(u.characters),
+        n(u.images.map_or(0, |i| i.count)),
+        ot(u.images.map(|i| i.size.to_text()).as_deref()),
+        ot(u.images.map(|i| i.quality.as_str())),
+        t(u.service_tier.as_str()),
+        on(declared),
     ];
+    EventWrite(EVENT_INSERT_COLUMNS.iter().map(|c| (*c).to_owned()).zip(values).collect())
+}
+
+fn json_to_js(v: &serde_json::Value) -> ApiResult<JsValue> {
+    use serde_json::Value as V;
+    Ok(match v {
+        V::Null => JsValue::NULL,
+        V::String(s) => text(s),
+        V::Bool(b) => int(u64::from(*b)),
+        V::Number(n) => match n.as_f64() {
+            Some(f) if f.is_finite() && f.abs() < 9_007_199_254_740_992.0 => JsValue::from_f64(f),
+            _ => return Err(ApiError::internal(format!("event value {n} is not a safe integer"))),
+        },
+        V::Array(_) | V::Object(_) => return Err(ApiError::internal("event values are strings, numbers or null")),
+    })
+}
+
+/// `INSERT OR IGNORE`: writing the same id again changes nothing.
+fn insert_statement(db: &D1Database, row: &EventWrite) -> ApiResult<D1PreparedStatement> {
+    if let Some(unknown) = row.0.keys().find(|k| !EVENT_INSERT_COLUMNS.contains(&k.as_str())) {
+        return Err(ApiError::internal(format!("event row has an unknown column {unknown:?}")));
+    }
+    let cols: Vec<&str> = EVENT_INSERT_COLUMNS.iter().copied().filter(|c| row.0.contains_key(*c)).collect();
+    let values = cols.iter().map(|c| json_to_js(&row.0[*c])).collect::<ApiResult<Vec<_>>>()?;
     let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!("INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES ({})", placeholders.join(", "));
+    let sql = format!("INSERT OR IGNORE INTO events ({}) VALUES ({})", cols.join(", "), placeholders.join(", "));
     Ok(db.prepare(sql).bind(&values)?)
 }
 
-/// Writes an event; writing the same id again changes nothing.
-pub async fn insert_event(env: &Env, e: &Event) -> ApiResult<()> {
-    let db = db(env)?;
-    insert_statement(&db, e)?.run().await?;
-    Ok(())
-}
-
 /// Writes events in one batch; for each, whether it was new (`false`: its id was already
-/// stored, so nothing changed).
+/// stored, so nothing changed). Retry facts stay as the rows declare them (the collector).
 pub async fn insert_events(env: &Env, events: &[Event]) -> ApiResult<Vec<bool>> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
     let db = db(env)?;
-    let statements = events.iter().map(|e| insert_statement(&db, e)).collect::<ApiResult<Vec<_>>>()?;
+    let statements = events.iter().map(|e| insert_statement(&db, &event_row(e))).collect::<ApiResult<Vec<_>>>()?;
     let results = db.batch(statements).await?;
     Ok(results.iter().map(|r| r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) > 0).collect())
+}
+
+/// The calls that can retry one another: one tenant, run, section and request body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ChainKey {
+    tenant: String,
+    run: String,
+    hash: String,
+    section: Option<String>,
+}
+
+/// How many stored calls after a newly written one are re-marked (a longer chain of
+/// identical calls in one run keeps the facts it had past this point).
+const CHAIN_LIMIT: u32 = 100;
+
+const CHAIN_WHERE: &str = "tenant_id = ?1 AND run_id = ?2 AND request_hash = ?3 AND section_path IS ?4";
+
+fn chain_binds(k: &ChainKey, (at, id): (u64, &str)) -> [JsValue; 6] {
+    [text(&k.tenant), text(&k.run), text(&k.hash), opt_text(k.section.as_deref()), int(at), text(id)]
 }
 
 #[derive(Deserialize)]
@@ -261,35 +357,131 @@ struct PriorRow {
     started_at: f64,
 }
 
-/// The latest earlier event of the same tenant, run, section and request body.
-pub async fn prior_attempt(env: &Env, call: &CallRecord) -> ApiResult<Option<PriorAttempt>> {
-    let (Some(run), Some(hash)) = (&call.attribution.run_id, &call.request_hash) else {
-        return Ok(None);
-    };
-    let section = call.attribution.section.as_ref().map(|s| s.as_str());
-    let row = db(env)?
+#[derive(Deserialize)]
+struct LinkRow {
+    id: String,
+    declared_attempt: Option<f64>,
+    attempt: Option<f64>,
+    is_retry: f64,
+    retry_of: Option<String>,
+    status_code: f64,
+    outcome: String,
+    started_at: f64,
+}
+
+fn small(n: Option<f64>) -> Option<u32> {
+    n.map(|a| u32::try_from(whole(a)).unwrap_or(u32::MAX))
+}
+
+/// Writes events idempotently, then completes their retry facts. The facts of a call
+/// depend on the stored calls before it in its chain, so for each chain the batch touches
+/// they are recomputed from its earliest new call onwards (`retry::remark_chain`): events
+/// written out of order, twice, or in one batch end with the facts of in-order writes.
+/// Safe to repeat: a write that failed half-way is completed by writing it again.
+pub async fn write_events(env: &Env, rows: &[EventWrite]) -> ApiResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    crate::faults::d1_event_write()?;
+    let db = db(env)?;
+    // The earliest row of each chain in this batch.
+    let mut chains: Vec<(ChainKey, (u64, &str))> = Vec::new();
+    for row in rows {
+        let Some(key) = row.chain() else { continue };
+        match chains.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, first)) => *first = (*first).min(row.position()),
+            None => chains.push((key, row.position())),
+        }
+    }
+    let mut statements = rows.iter().map(|r| insert_statement(&db, r)).collect::<ApiResult<Vec<_>>>()?;
+    for (key, first) in &chains {
+        let before = db
+            .prepare(format!(
+                "SELECT id, attempt, status_code, outcome, started_at FROM events WHERE {CHAIN_WHERE} \
+                 AND (started_at < ?5 OR (started_at = ?5 AND id < ?6)) ORDER BY started_at DESC, id DESC LIMIT 1"
+            ))
+            .bind(&chain_binds(key, *first))?;
+        let links = db
+            .prepare(format!(
+                "SELECT id, declared_attempt, attempt, is_retry, retry_of, status_code, outcome, started_at FROM events \
+                 WHERE {CHAIN_WHERE} AND (started_at > ?5 OR (started_at = ?5 AND id >= ?6)) \
+                 ORDER BY started_at, id LIMIT {CHAIN_LIMIT}"
+            ))
+            .bind(&chain_binds(key, *first))?;
+        statements.push(before);
+        statements.push(links);
+    }
+    // One round trip: the inserts, then each chain's context as it stands after them.
+    let results = db.batch(statements).await?;
+    let mut updates = Vec::new();
+    for (i, (key, _)) in chains.iter().enumerate() {
+        let (Some(before), Some(links)) = (results.get(rows.len() + 2 * i), results.get(rows.len() + 2 * i + 1)) else {
+            return Err(ApiError::internal("D1 answered a batch with fewer results than statements"));
+        };
+        let before = before.results::<PriorRow>()?.into_iter().next().map(|r| PriorAttempt {
+            id: r.id,
+            attempt: small(r.attempt),
+            status_code: u16::try_from(whole(r.status_code)).unwrap_or(0),
+            outcome: Outcome::parse(&r.outcome).unwrap_or_default(),
+            started_at: UnixMillis(whole(r.started_at) as i64),
+        });
+        let links: Vec<ChainLink> = links
+            .results::<LinkRow>()?
+            .into_iter()
+            .map(|r| ChainLink {
+                id: r.id,
+                declared_attempt: small(r.declared_attempt),
+                status_code: u16::try_from(whole(r.status_code)).unwrap_or(0),
+                outcome: Outcome::parse(&r.outcome).unwrap_or_default(),
+                started_at: UnixMillis(whole(r.started_at) as i64),
+                stored: RetryInfo { attempt: small(r.attempt), is_retry: r.is_retry != 0.0, retry_of: r.retry_of },
+            })
+            .collect();
+        for (j, info) in remark_chain(before.as_ref(), &links) {
+            updates.push(
+                db.prepare("UPDATE events SET attempt = ?3, is_retry = ?4, retry_of = ?5 WHERE tenant_id = ?1 AND id = ?2")
+                    .bind(&[
+                        text(&key.tenant),
+                        text(&links[j].id),
+                        opt_int(info.attempt.map(u64::from)),
+                        int(u64::from(info.is_retry)),
+                        opt_text(info.retry_of.as_deref()),
+                    ])?,
+            );
+        }
+    }
+    if !updates.is_empty() {
+        db.batch(updates).await?;
+    }
+    Ok(())
+}
+
+// ---- ingestion failures ----
+
+/// Parks an event that could not be written in `ingest_failures` (counted in `/health`,
+/// replayable from its row). `false` when it was parked before.
+pub async fn park_failed_event(env: &Env, row: &EventWrite, stage: &str, reason: &str, at: u64) -> ApiResult<bool> {
+    let body = serde_json::to_string(&row.0).map_err(|e| ApiError::internal(e.to_string()))?;
+    let res = db(env)?
         .prepare(
-            "SELECT id, attempt, status_code, outcome, started_at FROM events \
-             WHERE tenant_id = ?1 AND run_id = ?2 AND request_hash = ?3 AND section_path IS ?4 \
-             AND started_at <= ?5 AND id != ?6 ORDER BY started_at DESC, id DESC LIMIT 1",
+            "INSERT OR IGNORE INTO ingest_failures (event_id, tenant_id, stage, reason, failed_at, event_row) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
-        .bind(&[
-            text(call.tenant.as_str()),
-            text(run.as_str()),
-            text(hash),
-            opt_text(section),
-            int(call.started_at.0.max(0) as u64),
-            text(&call.id),
-        ])?
-        .first::<PriorRow>(None)
+        .bind(&[text(row.id()), text(row.tenant()), text(stage), text(reason), int(at), text(&body)])?
+        .run()
         .await?;
-    Ok(row.map(|r| PriorAttempt {
-        id: r.id,
-        attempt: r.attempt.map(|a| a as u32),
-        status_code: r.status_code as u16,
-        outcome: Outcome::parse(&r.outcome).unwrap_or_default(),
-        started_at: UnixMillis(r.started_at as i64),
-    }))
+    Ok(res.meta()?.and_then(|m| m.changes).unwrap_or(0) > 0)
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    n: f64,
+}
+
+/// How many events are parked in `ingest_failures` (all tenants: an operator's figure).
+pub async fn unwritten_events(env: &Env) -> ApiResult<u64> {
+    let row = db(env)?.prepare("SELECT COUNT(*) AS n FROM ingest_failures").first::<CountRow>(None).await?;
+    Ok(row.map_or(0, |r| whole(r.n)))
 }
 
 // ---- reads ----

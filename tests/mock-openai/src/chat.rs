@@ -51,6 +51,7 @@ pub(crate) fn chat_completions(ctx: &Ctx) -> Answer {
     let created = unix_secs();
     let content = ctx.reply(|| format!("mock reply {n}"));
     let usage = Usage::for_request(&request, &ctx.mock);
+    ctx.bill(usage);
     let tool = ctx.mock.tool_call.clone().map(|name| ToolCall {
         id: format!("call_mock_{n}"),
         name,

@@ -257,6 +257,17 @@ impl Ctx {
         Ok(response)
     }
 
+    /// Notes the usage this call billed in its recorded request (the mock's own ledger).
+    pub fn bill(&self, usage: Usage) {
+        let billed = json!({
+            "prompt_tokens": usage.prompt,
+            "completion_tokens": usage.completion,
+            "cached_tokens": usage.cached,
+            "reasoning_tokens": usage.reasoning,
+        });
+        self.state.update(self.seq, |r| r.usage = Some(billed));
+    }
+
     /// The next completion number (1-based; chat, legacy completions and responses share it).
     pub fn next_completion(&self) -> u64 {
         self.state.next_completion.fetch_add(1, Ordering::SeqCst) + 1
@@ -513,6 +524,11 @@ pub struct Recorded {
     pub stream_events_sent: u64,
     /// Whether the client went away before the answer was complete.
     pub client_disconnected: bool,
+    /// The usage the mock billed for this call, as its own ledger: chat completions only
+    /// (`{prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens}`), set when
+    /// the answer is built, whether or not it then reaches the client whole; `null` for
+    /// injected errors, garbage and other endpoints.
+    pub usage: Option<Value>,
 }
 
 /// Appends a request to the log and returns its sequence number (1-based, never reused,
@@ -546,6 +562,7 @@ fn record(state: &State, method: &Method, path: &str, headers: &HeaderMap, body:
         received_at_ms: unix_millis(),
         stream_events_sent: 0,
         client_disconnected: false,
+        usage: None,
     });
     seq
 }

@@ -19,7 +19,6 @@ use llmobserve_core::gateway::{
     with_include_usage, Credentials, RequestFacts, UpstreamFacts,
 };
 use llmobserve_core::keys::{event_id, sha256_hex};
-use llmobserve_core::retry;
 use llmobserve_core::stream::{StreamApi, StreamObserver};
 use llmobserve_core::time::UnixMillis;
 use llmobserve_core::tokens::{estimate_input_tokens, estimate_output_tokens};
@@ -32,11 +31,11 @@ use worker::{
 
 use crate::auth;
 use crate::config;
+use crate::ingest;
 use crate::error::{ApiError, ApiResult};
 use crate::pricing::price_call;
 use crate::random::random_bytes;
-use crate::store;
-use stream::{ObservedStream, StreamEnd};
+use stream::StreamEnd;
 
 const PROVIDER: &str = "openai";
 
@@ -74,6 +73,8 @@ enum OutgoingBody {
 pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
     let started = now();
     let id = event_id(started.0.max(0) as u64, &random_bytes::<10>()?);
+    // Aborted when the client disconnects (compatibility flag `enable_request_signal`).
+    let client_signal = req.inner().signal();
 
     // 1. Authenticate before anything else: without a valid key nothing goes upstream.
     let request_headers: Vec<(String, String)> = req.headers().entries().collect();
@@ -225,32 +226,37 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     record.ttfb_ms = Some(elapsed_ms(started, headers_at));
     record.upstream = UpstreamFacts::from_headers(upstream_headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let response_type = upstream.headers().get("content-type")?;
-    // 5a. Streams go through chunk by chunk; the event is written when the stream ends.
+    // 5a. Streams go through chunk by chunk, pumped off the response path; the event is
+    // written when the stream ends.
     if response_type.as_deref().is_some_and(|ct| ct.starts_with("text/event-stream")) {
         record.is_stream = true;
         let request_body = match body {
             OutgoingBody::Read(b) => b,
             _ => Vec::new(),
         };
-        let (observed, ended) =
-            ObservedStream::new(upstream.stream()?, StreamObserver::new(api, hide_usage), controller);
+        let (pump, body) = stream::observed(upstream.stream()?, StreamObserver::new(api, hide_usage), controller);
         out_headers.append("server-timing", &server_timing(started, fetch_started, headers_at, now()))?;
         let env = env.clone();
         ctx.wait_until(async move {
-            match ended.await {
-                Ok(end) => {
-                    let record = finish_stream_record(record, api, &request_body, end);
-                    write_event(&env, price_call(&env, record).await).await
-                }
-                Err(_) => worker::console_error!("stream of event {} ended without a record", record.id),
-            }
+            let end = pump.run(client_signal).await;
+            let record = finish_stream_record(record, api, &request_body, end);
+            ingest::deliver(&env, &price_call(&env, record).await).await
         });
-        return Ok(Response::builder().with_status(status).with_headers(out_headers).from_stream(observed)?);
+        return Ok(Response::builder().with_status(status).with_headers(out_headers).from_stream(body)?);
     }
 
     // 5b. JSON answers are read for their usage and returned byte for byte.
     if reads_response_body(response_type.as_deref()) {
-        let bytes = upstream.bytes().await?;
+        let bytes = match upstream.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                // Upstream broke off mid-body: the call reached upstream, so it is recorded.
+                worker::console_error!("upstream body of event {} broke off: {e}", record.id);
+                return upstream_failed(env, ctx, record, 502, Outcome::StreamInterrupted, "upstream_interrupted",
+                    "The upstream API broke off its answer before the end; the call is recorded.".to_owned())
+                .await;
+            }
+        };
         let done = now();
         if (200..300).contains(&status) {
             if let Some(batch) = BatchBilling::from_response(&bytes) {
@@ -343,23 +349,8 @@ fn finish_stream_record(mut record: CallRecord, api: StreamApi, request_body: &[
     record
 }
 
-/// Writes the event after the response is sent (`waitUntil`).
+/// Records the event after the response is sent (`waitUntil`), durably (`ingest`).
 fn record_event(env: &Env, ctx: &Context, event: Event) {
     let env = env.clone();
-    ctx.wait_until(async move { write_event(&env, event).await });
-}
-
-/// Writes one event, after deciding whether it retried an earlier failed attempt.
-async fn write_event(env: &Env, mut event: Event) {
-    let prior = match store::prior_attempt(env, &event.call).await {
-        Ok(p) => p,
-        Err(e) => {
-            worker::console_error!("retry lookup for event {} failed: {}", event.id(), e.message);
-            None
-        }
-    };
-    retry::mark(&mut event.call, prior.as_ref());
-    if let Err(e) = store::insert_event(env, &event).await {
-        worker::console_error!("event {} not recorded: {}", event.id(), e.message);
-    }
+    ctx.wait_until(async move { ingest::deliver(&env, &event).await });
 }

@@ -1,18 +1,26 @@
-//! The response body of a streamed call: upstream's chunks go to the client as they
-//! arrive, each one shown to core's `StreamObserver` on the way. When the stream ends,
-//! however it ends (completed, broken off by upstream, or dropped because the client went
-//! away), the observer is handed to the event writer exactly once. A client that goes away
-//! also aborts the upstream request, so nobody pays for tokens nobody reads.
+//! A streamed call: a pump, run off the response path (`waitUntil`), reads upstream's
+//! chunks, shows each to core's `StreamObserver`, and hands them to the client's body.
+//! When upstream ends, breaks off, or the client goes away, the pump returns how the
+//! stream ended with everything observed, exactly once. A client that goes away also
+//! aborts the upstream request, so nobody pays for tokens nobody reads.
+//!
+//! The pump, not the client's body, drives upstream. An earlier design observed chunks
+//! as the client's body pulled them; under load in workerd a client that aborted could
+//! leave that body neither pulled nor dropped, and its event was never written (the
+//! delivery test lost 1 in 3 such calls). Now the event depends only on upstream and on
+//! the client's disconnect signal.
 
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use futures_channel::oneshot;
-use futures_util::Stream;
+use futures_channel::mpsc;
+use futures_util::future::{select, Either};
+use futures_util::{Stream, StreamExt};
 use llmobserve_core::event::Outcome;
 use llmobserve_core::stream::StreamObserver;
 use llmobserve_core::time::UnixMillis;
-use worker::{AbortController, ByteStream};
+use worker::{AbortController, ByteStream, Delay};
 
 use super::now;
 
@@ -23,93 +31,85 @@ pub struct StreamEnd {
     pub ended_at: UnixMillis,
 }
 
-pub struct ObservedStream {
-    upstream: Pin<Box<ByteStream>>,
-    observer: Option<StreamObserver>,
-    done: Option<oneshot::Sender<StreamEnd>>,
-    abort: Option<AbortController>,
-    exhausted: bool,
+/// How often the pump looks for a client that went away while upstream is silent.
+const CLIENT_CHECK: Duration = Duration::from_secs(1);
+
+/// The client's body: the chunks the pump forwards. It ends when the pump is done; it
+/// never errors (erroring a wasm-streams body wedges workerd, seen with 1.20260426).
+pub struct ClientBody {
+    rx: mpsc::UnboundedReceiver<Vec<u8>>,
 }
 
-impl ObservedStream {
-    pub fn new(
-        upstream: ByteStream,
-        observer: StreamObserver,
-        abort: AbortController,
-    ) -> (ObservedStream, oneshot::Receiver<StreamEnd>) {
-        let (tx, rx) = oneshot::channel();
-        let stream = ObservedStream {
-            upstream: Box::pin(upstream),
-            observer: Some(observer),
-            done: Some(tx),
-            abort: Some(abort),
-            exhausted: false,
-        };
-        (stream, rx)
-    }
-
-    fn end(&mut self, outcome: Outcome) {
-        if let (Some(tx), Some(observer)) = (self.done.take(), self.observer.take()) {
-            let _ = tx.send(StreamEnd { observer, outcome, ended_at: now() });
-        }
-    }
-}
-
-impl Stream for ObservedStream {
+impl Stream for ClientBody {
     type Item = worker::Result<Vec<u8>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if this.exhausted {
-            return Poll::Ready(None);
-        }
-        loop {
-            match this.upstream.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(chunk))) => {
-                    let Some(observer) = this.observer.as_mut() else {
-                        return Poll::Ready(Some(Ok(chunk)));
-                    };
-                    match observer.observe(&chunk) {
-                        None => return Poll::Ready(Some(Ok(chunk))),
-                        Some(bytes) if bytes.is_empty() => continue,
-                        Some(bytes) => return Poll::Ready(Some(Ok(bytes))),
-                    }
-                }
-                Poll::Ready(Some(Err(e))) => {
-                    // Upstream broke off. The client's stream is ended, not errored: erroring a
-                    // wasm-streams body wedges workerd (seen with 1.20260426; every later
-                    // request hung). The event records the interruption.
-                    worker::console_warn!("upstream stream broke off: {e}");
-                    this.exhausted = true;
-                    this.end(Outcome::StreamInterrupted);
-                    return Poll::Ready(None);
-                }
-                Poll::Ready(None) => {
-                    this.exhausted = true;
-                    let (tail, complete) = match this.observer.as_mut() {
-                        Some(o) => {
-                            let tail = o.finish();
-                            (tail, o.looks_complete())
-                        }
-                        None => (None, true),
-                    };
-                    this.end(if complete { Outcome::Completed } else { Outcome::StreamInterrupted });
-                    return Poll::Ready(tail.filter(|t| !t.is_empty()).map(Ok));
-                }
-            }
-        }
+        self.get_mut().rx.poll_next_unpin(cx).map(|c| c.map(Ok))
     }
 }
 
-impl Drop for ObservedStream {
-    /// Dropped before the end: the client went away. Abort upstream and record what was seen.
-    fn drop(&mut self) {
-        if self.done.is_some() {
-            if let Some(abort) = self.abort.take() {
-                abort.abort();
+/// The pump and the client's body of one streamed call.
+pub struct Pump {
+    upstream: ByteStream,
+    observer: StreamObserver,
+    abort: AbortController,
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+pub fn observed(upstream: ByteStream, observer: StreamObserver, abort: AbortController) -> (Pump, ClientBody) {
+    let (tx, rx) = mpsc::unbounded();
+    (Pump { upstream, observer, abort, tx }, ClientBody { rx })
+}
+
+impl Pump {
+    fn end(self, outcome: Outcome) -> StreamEnd {
+        if outcome == Outcome::StreamCancelled {
+            self.abort.abort();
+        }
+        StreamEnd { observer: self.observer, outcome, ended_at: now() }
+    }
+
+    /// Runs until the stream ends. `client` is the incoming request's signal, aborted when
+    /// the client disconnects.
+    pub async fn run(mut self, client: web_sys::AbortSignal) -> StreamEnd {
+        loop {
+            let next = {
+                let chunk = self.upstream.next();
+                let tick = pin!(Delay::from(CLIENT_CHECK));
+                match select(chunk, tick).await {
+                    Either::Left((chunk, _)) => Some(chunk),
+                    Either::Right(_) => None,
+                }
+            };
+            let client_gone = client.aborted() || self.tx.is_closed();
+            match next {
+                None if client_gone => return self.end(Outcome::StreamCancelled),
+                None => continue,
+                Some(Some(Ok(chunk))) => {
+                    let out = match self.observer.observe(&chunk) {
+                        None => chunk,
+                        Some(bytes) => bytes,
+                    };
+                    if !out.is_empty() && self.tx.unbounded_send(out).is_err() {
+                        return self.end(Outcome::StreamCancelled);
+                    }
+                    if client_gone {
+                        return self.end(Outcome::StreamCancelled);
+                    }
+                }
+                Some(Some(Err(e))) => {
+                    // Upstream broke off: the client's body ends; the event records it.
+                    worker::console_warn!("upstream stream broke off: {e}");
+                    return self.end(Outcome::StreamInterrupted);
+                }
+                Some(None) => {
+                    if let Some(tail) = self.observer.finish().filter(|t| !t.is_empty()) {
+                        let _ = self.tx.unbounded_send(tail);
+                    }
+                    let outcome = if self.observer.looks_complete() { Outcome::Completed } else { Outcome::StreamInterrupted };
+                    return self.end(outcome);
+                }
             }
-            self.end(Outcome::StreamCancelled);
         }
     }
 }

@@ -1,0 +1,159 @@
+//! The durable write path of gateway events (docs/delivery.md).
+//!
+//! Every event has its id from request entry, and every write of it is idempotent by that
+//! id (`INSERT OR IGNORE`, retry facts recomputed from the stored chain), so a write can
+//! be repeated as often as delivery needs. Two modes (`EVENT_WRITE_MODE`):
+//! - `direct` (default): write to D1 at once; if that fails, hand the event to the queue.
+//! - `queue`: hand the event to the queue; if the queue refuses it, write to D1 at once.
+//!
+//! The queue consumer writes batches, retries what failed with a growing delay, and after
+//! `max_retries` the queue moves a message to the dead-letter queue. The dead-letter
+//! consumer writes it if D1 has come back, parks it in `ingest_failures` if D1 is up but
+//! the event cannot be written, and otherwise retries it later.
+//!
+//! Invariant: an event is dropped only after both D1 and the queue refused it, and then it
+//! is counted (`/health`: `ingest.unwritten_events_this_isolate`) and logged whole.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use llmobserve_core::event::Event;
+use serde::{Deserialize, Serialize};
+use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
+
+use crate::config::{self, WriteMode};
+use crate::error::ApiResult;
+use crate::faults;
+use crate::gateway::now;
+use crate::store::{self, EventWrite};
+
+/// Events this isolate could hand neither to D1 nor to the queue (lost; logged whole).
+static UNWRITTEN: AtomicU64 = AtomicU64::new(0);
+/// Events this isolate handed to the queue because the direct write failed.
+static DEFERRED: AtomicU64 = AtomicU64::new(0);
+
+pub fn unwritten_here() -> u64 {
+    UNWRITTEN.load(Ordering::Relaxed)
+}
+pub fn deferred_here() -> u64 {
+    DEFERRED.load(Ordering::Relaxed)
+}
+
+/// A queue message (as JSON text): one event row. `v` versions the format.
+#[derive(Serialize, Deserialize)]
+pub struct EventMessage {
+    pub v: u32,
+    pub event: EventWrite,
+}
+
+const MESSAGE_VERSION: u32 = 1;
+
+async fn enqueue(env: &Env, row: &EventWrite) -> ApiResult<()> {
+    let queue = env.queue(config::EVENTS_QUEUE)?;
+    // Sent as JSON text: a JSON object of any shape survives the queue unchanged.
+    let message = serde_json::to_string(&EventMessage { v: MESSAGE_VERSION, event: row.clone() })
+        .map_err(|e| crate::error::ApiError::internal(e.to_string()))?;
+    queue.send(&message).await?;
+    if faults::duplicate_sends() {
+        queue.send(&message).await?;
+    }
+    Ok(())
+}
+
+fn lost(row: &EventWrite, why: &str) {
+    UNWRITTEN.fetch_add(1, Ordering::Relaxed);
+    let body = serde_json::to_string(&row.0).unwrap_or_default();
+    worker::console_error!("event {} LOST ({why}); its row, for a replay: {body}", row.id());
+}
+
+/// Records one event durably (called off the response path, in `waitUntil`).
+pub async fn deliver(env: &Env, event: &Event) {
+    let row = store::event_row(event);
+    let mode = config::write_mode(env).unwrap_or(WriteMode::Direct);
+    match mode {
+        WriteMode::Direct => {
+            let Err(e) = store::write_events(env, std::slice::from_ref(&row)).await else { return };
+            match enqueue(env, &row).await {
+                Ok(()) => {
+                    DEFERRED.fetch_add(1, Ordering::Relaxed);
+                    worker::console_warn!("event {} deferred to the queue: {}", row.id(), e.message);
+                }
+                Err(q) => lost(&row, &format!("D1: {}; queue: {}", e.message, q.message)),
+            }
+        }
+        WriteMode::Queue => {
+            let Err(q) = enqueue(env, &row).await else { return };
+            if let Err(e) = store::write_events(env, std::slice::from_ref(&row)).await {
+                lost(&row, &format!("queue: {}; D1: {}", q.message, e.message));
+            }
+        }
+    }
+}
+
+/// The delay before a failed message is tried again: its age, between 1 s and 5 min, so
+/// that the delays roughly double while D1 stays down.
+fn backoff(m: &RawMessage) -> u32 {
+    let age_s = now().0.saturating_sub(m.timestamp().as_millis() as i64) / 1000;
+    age_s.clamp(1, 300) as u32
+}
+
+fn retry_later(m: &RawMessage) {
+    m.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(backoff(m)).build());
+}
+
+fn parse(m: &RawMessage) -> Result<EventWrite, String> {
+    let text = m.body().as_string().ok_or("the message is not JSON text")?;
+    let msg: EventMessage = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    if msg.v != MESSAGE_VERSION {
+        return Err(format!("message version {} is not {MESSAGE_VERSION}", msg.v));
+    }
+    if msg.event.id().is_empty() || msg.event.tenant().is_empty() {
+        return Err("the event has no id or tenant".into());
+    }
+    Ok(msg.event)
+}
+
+/// The queue consumer, for the events queue and its dead-letter queue. Never fails:
+/// every message is acknowledged or retried here (a failing handler would abort the
+/// isolate).
+pub async fn consume(batch: MessageBatch<serde_json::Value>, env: &Env) {
+    // The dead-letter queue is the one whose name ends in `-dlq` (wrangler.toml).
+    let dead_letter = batch.queue().ends_with("-dlq");
+    let mut messages = Vec::new();
+    for m in batch.raw_iter() {
+        match parse(&m) {
+            Ok(row) => messages.push((m, row)),
+            Err(why) => {
+                // Not an event this worker wrote: nothing to write, and retrying cannot help.
+                UNWRITTEN.fetch_add(1, Ordering::Relaxed);
+                worker::console_error!("queue message {} is not an event ({why}); dropped", m.id());
+                m.ack();
+            }
+        }
+    }
+    let rows: Vec<EventWrite> = messages.iter().map(|(_, r)| r.clone()).collect();
+    if !dead_letter && store::write_events(env, &rows).await.is_ok() {
+        messages.iter().for_each(|(m, _)| m.ack());
+        return;
+    }
+    // One by one: a bad event must not hold back the others.
+    for (m, row) in &messages {
+        match store::write_events(env, std::slice::from_ref(row)).await {
+            Ok(()) => m.ack(),
+            Err(e) if dead_letter && e.code != "d1_unavailable" && database_up(env).await => {
+                // D1 answers, yet this event cannot be written: park it, counted, for a replay.
+                match store::park_failed_event(env, row, "dead_letter", &e.message, now().0.max(0) as u64).await {
+                    Ok(_) => {
+                        worker::console_error!("event {} parked in ingest_failures: {}", row.id(), e.message);
+                        m.ack();
+                    }
+                    Err(_) => retry_later(m),
+                }
+            }
+            Err(_) => retry_later(m),
+        }
+    }
+}
+
+async fn database_up(env: &Env) -> bool {
+    store::ping(env).await.is_ok()
+}
