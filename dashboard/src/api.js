@@ -4,6 +4,7 @@
 
 const KEY = 'llmobserve.key';
 const TENANT = 'llmobserve.tenant';
+const WHO = 'llmobserve.who';
 
 export class ApiError extends Error {
   constructor(status, code, message, param) {
@@ -36,7 +37,7 @@ export function saveKey(key, remember) {
 }
 
 export function forget() {
-  for (const s of [sessionStorage, localStorage]) { s.removeItem(KEY); s.removeItem(TENANT); }
+  for (const s of [sessionStorage, localStorage]) { s.removeItem(KEY); s.removeItem(TENANT); s.removeItem(WHO); }
   Object.assign(session, { key: null, tenant: null, customer: null, bound: false });
 }
 
@@ -85,10 +86,24 @@ export async function identify() {
     const page = await get('/runs/latest', { limit: 1 }, { tenant: false });
     Object.assign(session, { bound: true, tenant: page.tenant_id, customer: page.customer_id });
   } catch (e) {
-    if (e.status === 400 && e.code === 'tenant_required') {
-      Object.assign(session, { bound: false, tenant: savedTenant(), customer: null });
-      return;
-    }
-    throw e;
+    if (!(e.status === 400 && e.code === 'tenant_required')) throw e;
+    Object.assign(session, { bound: false, tenant: savedTenant(), customer: null });
+  }
+  const store = localStorage.getItem(KEY) === session.key ? localStorage : sessionStorage;
+  store.setItem(WHO, JSON.stringify({ bound: session.bound, tenant: session.bound ? session.tenant : null, customer: session.customer }));
+}
+
+/**
+ * What identify() found earlier (kept with the key), so that a reload shows data without waiting
+ * for it (it runs again alongside, and a key that stopped working still signs out).
+ */
+export function rememberedIdentity() {
+  try {
+    const who = JSON.parse(sessionStorage.getItem(WHO) ?? localStorage.getItem(WHO) ?? 'null');
+    if (!who || typeof who.bound !== 'boolean') return false;
+    Object.assign(session, { bound: who.bound, tenant: who.bound ? who.tenant : savedTenant(), customer: who.customer ?? null });
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -2,7 +2,7 @@
 // #/overview, #/runs, #/run/<id>, #/customers, #/insights, #/pricing, each with its
 // filters as hash parameters. The key is never part of a route.
 import { h, clear } from './dom.js';
-import { session, loadKey, saveKey, forget, identify, chooseTenant, ApiError } from './api.js';
+import { session, loadKey, saveKey, forget, identify, rememberedIdentity, chooseTenant, ApiError } from './api.js';
 import { errorState } from './ui.js';
 import { overview } from './pages/overview.js';
 import { runs } from './pages/runs.js';
@@ -130,19 +130,32 @@ async function route() {
 
 async function start() {
   if (!loadKey()) return signIn();
+  if (rememberedIdentity()) {
+    // Shown at once; the key is checked again alongside.
+    layout();
+    route();
+    identify().then(() => {}, (e) => { if (e.status === 401 || e.status === 403) refused(e); });
+    return;
+  }
   clear(app);
   app.append(h('p', { class: 'state loading', role: 'status' }, 'Checking the key…'));
   try {
     await identify();
   } catch (e) {
-    if (e.status === 401) { forget(); return signIn('This key was not accepted: it may be mistyped, revoked, expired or rotated out. Enter a key with the read scope.'); }
-    if (e.status === 403) { forget(); return signIn('This key cannot read: it lacks the read scope. Create one with "scopes": ["read"] and enter it here.'); }
+    if (e.status === 401 || e.status === 403) return refused(e);
     clear(app);
     app.append(h('main', { id: 'main' }, errorState(e, 'the dashboard'), h('p', {}, h('button', { type: 'button', class: 'button', onclick: start }, 'Retry'))));
     return;
   }
   layout();
   route();
+}
+
+function refused(e) {
+  forget();
+  signIn(e.status === 401
+    ? 'This key was not accepted: it may be mistyped, revoked, expired or rotated out. Enter a key with the read scope.'
+    : 'This key cannot read: it lacks the read scope. Create one with "scopes": ["read"] and enter it here.');
 }
 
 window.addEventListener('hashchange', route);

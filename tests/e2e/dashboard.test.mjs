@@ -172,6 +172,7 @@ test('overview: totals, change against the previous period, and spend by model, 
   const tokens = cur.reduce((s, e) => s + e.input_tokens + e.output_tokens, 0);
   assert.equal(await text(page, '[data-metric=tokens] .metric-value'), tokens.toLocaleString('en-US'));
   // Change against the 7 days before, computed here from the seed.
+  await page.waitForSelector('[data-metric=spend] .delta[data-delta]');
   assert.equal(apiPrev.totals.cost_usd, usd(sumNano(prev)));
   const pct = (Number(sumNano(cur) - sumNano(prev)) * 100) / Number(sumNano(prev));
   assert.equal(await page.locator('[data-metric=spend] .delta').getAttribute('data-delta'), `+${pct.toFixed(1)}%`);

@@ -17,30 +17,46 @@ export async function overview(main, ctx) {
   main.append(pageHeader('Overview'),
     rangeForm('overview', ctx.params, range, h('div', { class: 'field' }, h('label', { for: 'split' }, 'Split by'), splitSelect)));
   const status = main.appendChild(loading('spend'));
-  const [cur, before, byDay] = await Promise.all([
-    get('/costs', { from: range.apiFrom, to: range.apiTo }),
-    get('/costs', { from: prev.from, to: prev.to }),
-    get('/costs', { from: range.apiFrom, to: range.apiTo, group_by: `day,${split}` }),
-  ]);
+  // Progressively: the totals (one cheap sum) are the first numbers on screen; then the
+  // split per day (a grouped sum) for the table and chart, and the previous period's totals
+  // for the changes. Local D1 answers one query at a time, so the cheap one goes first.
+  const cur = await get('/costs', { from: range.apiFrom, to: range.apiTo });
   if (!ctx.alive()) return;
   status.remove();
-  const t = cur.totals;
-  const p = before.totals;
+  const t = totalsOf(cur.totals);
   const vs = `vs ${prev.from} – ${addDays(prev.to, -1)}`;
-  main.append(h('section', { class: 'cards', 'aria-label': 'Totals' },
-    card('spend', 'Spend', money(t.cost_usd), change(usdToNano(t.cost_usd), usdToNano(p.cost_usd)), vs, `previous ${formatNano(usdToNano(p.cost_usd))}`),
-    card('calls', 'Calls', formatCount(t.calls), change(t.calls, p.calls), vs, `previous ${formatCount(p.calls)}`),
-    card('tokens', 'Tokens', formatCount(t.total_tokens), change(t.total_tokens, p.total_tokens), vs,
+  const cards = {
+    spend: card('spend', 'Spend', money(nanoToUsd(t.cost)), 'previous'),
+    calls: card('calls', 'Calls', formatCount(t.calls), 'previous'),
+    tokens: card('tokens', 'Tokens', formatCount(t.total_tokens), 'previous',
       `${formatCount(t.input_tokens)} in (${formatCount(t.cached_input_tokens)} cached), ${formatCount(t.output_tokens)} out`),
-    card('unpriced', 'Unpriced calls', formatCount(t.unpriced_calls), null, null,
+    unpriced: card('unpriced', 'Unpriced calls', formatCount(t.unpriced_calls), null,
       t.unpriced_calls > 0 ? h('a', { href: '#/pricing' }, 'see which models') : 'every call priced'),
-    card('errors', 'Errors', formatCount(t.error_calls), change(t.error_calls, p.error_calls), vs, 'calls that were not 2xx')));
+    errors: card('errors', 'Errors', formatCount(t.error_calls), 'previous', 'calls that were not 2xx'),
+  };
+  main.append(h('section', { class: 'cards', 'aria-label': 'Totals' }, Object.values(cards)));
+  performance.mark('llmobserve:overview');
+  const grouped = t.calls === 0 ? null : get('/costs', { from: range.apiFrom, to: range.apiTo, group_by: `day,${split}` });
+  const before = get('/costs', { from: prev.from, to: prev.to });
+  before.then((b) => {
+    if (!ctx.alive()) return;
+    const p = b.totals;
+    setDelta(cards.spend, change(t.cost, usdToNano(p.cost_usd)), vs, `previous ${formatNano(usdToNano(p.cost_usd))}`);
+    setDelta(cards.calls, change(t.calls, p.calls), vs, `previous ${formatCount(p.calls)}`);
+    setDelta(cards.tokens, change(t.total_tokens, p.total_tokens), vs);
+    setDelta(cards.errors, change(t.error_calls, p.error_calls), vs, `previous ${formatCount(p.error_calls)}`);
+  }, (e) => {
+    if (ctx.alive()) for (const c of [cards.spend, cards.calls, cards.tokens, cards.errors]) setDelta(c, null, `previous period: ${e.message}`);
+  });
   if (t.calls === 0) {
     main.append(empty(`No calls recorded for ${session.customer ?? session.tenant} from ${range.from} to ${range.to}.`,
       'Send a call through the gateway (README, Usage) or choose a wider range above.'));
-    performance.mark('llmobserve:overview');
     return;
   }
+  const wait = main.appendChild(loading(`spend by ${split}`));
+  const byDay = await grouped;
+  if (!ctx.alive()) return;
+  wait.remove();
   // Per split key: the exact total, and per day for the chart.
   const totals = new Map();
   const perDay = new Map();
@@ -55,7 +71,7 @@ export async function overview(main, ctx) {
     perDay.set(`${g.day}|${k}`, nano(g.cost_nanousd));
   }
   const rows = [...totals.values()].sort((a, b) => (b.nano > a.nano ? 1 : b.nano < a.nano ? -1 : a.name.localeCompare(b.name)));
-  const all = usdToNano(t.cost_usd);
+  const all = t.cost;
   const days = Array.from({ length: range.days }, (_, i) => addDays(range.from, i));
   const chartBox = h('figure', { class: 'chart card' },
     h('figcaption', {}, `Spend per day by ${split}, USD`),
@@ -71,7 +87,7 @@ export async function overview(main, ctx) {
       ['Unpriced', (r) => formatCount(r.unpriced), { num: true }],
       ['Tokens', (r) => formatCount(r.tokens), { num: true }],
     ], rows, (r) => ({ dataset: { key: r.name } })));
-  performance.mark('llmobserve:overview');
+  performance.mark('llmobserve:table');
   // The chart library loads after the numbers are on screen.
   const { stackedBars } = await import('../chart.js');
   if (!ctx.alive()) return;
@@ -80,6 +96,7 @@ export async function overview(main, ctx) {
   const series = shown.map((r) => ({ label: r.name, values: days.map((d) => toUsd(perDay.get(`${d}|${r.name}`) ?? 0n)) }));
   if (rest.length) series.push({ label: `${rest.length} others`, values: days.map((d) => toUsd(rest.reduce((s, r) => s + (perDay.get(`${d}|${r.name}`) ?? 0n), 0n))) });
   stackedBars(chartBox.querySelector('canvas'), days, series);
+  performance.mark('llmobserve:chart');
 }
 
 /** For drawing only: a float is fine on a chart, never in a number shown as text. */
@@ -87,10 +104,25 @@ function toUsd(n) {
   return Number(n) / 1e9;
 }
 
-function card(id, label, value, delta, vs, note) {
+/** The API's totals with the amounts as BigInts (sums above 2^53 come as strings). */
+function totalsOf(x) {
+  const t = { ...x, cost: usdToNano(x.cost_usd) };
+  for (const k of ['total_tokens', 'input_tokens', 'cached_input_tokens', 'output_tokens']) t[k] = BigInt(x[k]);
+  return t;
+}
+
+function card(id, label, value, pending, note) {
   return h('div', { class: 'card metric', dataset: { metric: id } },
     h('p', { class: 'metric-label' }, label),
     h('p', { class: 'metric-value' }, value),
-    delta ? h('p', { class: `delta ${delta.direction}`, dataset: { delta: delta.text } }, h('span', {}, delta.text), ' ', h('span', { class: 'muted' }, vs)) : null,
-    note ? h('p', { class: 'muted small' }, note) : null);
+    pending ? h('p', { class: 'delta muted' }, h('span', {}, '…'), ' ', h('span', { class: 'muted' }, 'vs the previous period')) : null,
+    h('p', { class: 'muted small note' }, note ?? ''));
+}
+
+function setDelta(cardEl, delta, vs, note) {
+  const el = cardEl.querySelector('.delta');
+  el.className = delta ? `delta ${delta.direction}` : 'delta muted';
+  if (delta) el.dataset.delta = delta.text;
+  el.replaceChildren(h('span', {}, delta?.text ?? ''), ' ', h('span', { class: 'muted' }, vs));
+  if (note) cardEl.querySelector('.note').textContent = note;
 }
