@@ -9,7 +9,11 @@ start=$(date +%s)
 
 "$ROOT/scripts/setup.sh"
 
-log "lints (clippy, warnings are errors)"
+log "lints (clippy, warnings are errors; no merge conflict markers)"
+if markers="$(git grep -nE '^(<<<<<<<|>>>>>>>) ' 2>/dev/null)"; then
+  die "merge conflict markers left in:
+$markers"
+fi
 cargo clippy --workspace --exclude llmobserve-worker --all-targets --quiet -- -D warnings
 if [ -f "$WASM_ENV_FILE" ]; then
   log "skipping wasm clippy: the Debian fallback toolchain has no clippy"

@@ -141,8 +141,129 @@ fn parse_time(v: &serde_json::Value) -> Option<UnixMillis> {
     Some(UnixMillis(((days * 24 + h) * 60 + mi - offset_min) * 60_000 + sec * 1000 + ms))
 }
 
+/// The JSON type a field of a reported event must have.
+#[derive(Clone, Copy)]
+enum Shape {
+    Text,
+    /// A whole number from 0 to the bound.
+    Whole(u64),
+    Flag,
+    /// RFC 3339 text or Unix milliseconds.
+    Instant,
+    Usage,
+    Properties,
+}
+
+/// Integers above this lose precision in JavaScript and in D1.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// Every field of a reported event: anything else is refused by name, like a misspelt
+/// header, rather than dropped.
+const EVENT_FIELDS: [(&str, Shape); 18] = [
+    ("id", Shape::Text),
+    ("provider", Shape::Text),
+    ("model", Shape::Text),
+    ("started_at", Shape::Instant),
+    ("latency_ms", Shape::Whole(MAX_SAFE_INTEGER)),
+    ("endpoint", Shape::Text),
+    ("status_code", Shape::Whole(u16::MAX as u64)),
+    ("stream", Shape::Flag),
+    ("outcome", Shape::Text),
+    ("usage", Shape::Usage),
+    ("usage_source", Shape::Text),
+    ("service_tier", Shape::Text),
+    ("tenant_id", Shape::Text),
+    ("customer_id", Shape::Text),
+    ("section", Shape::Text),
+    ("run_id", Shape::Text),
+    ("attempt", Shape::Whole(u32::MAX as u64)),
+    ("properties", Shape::Properties),
+];
+
+/// Every field of an event's `usage`.
+pub const USAGE_FIELDS: [&str; 10] = [
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "audio_input_tokens",
+    "audio_output_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "audio_duration_ms",
+    "characters",
+];
+
+/// Fields without which an event is refused (the SDK fills `id` and `started_at`).
+const REQUIRED: [&str; 4] = ["id", "provider", "model", "started_at"];
+
+/// Checks the JSON shape of one event, field by field, so that a mistake is named by its
+/// path (`usage.input_tokens`) before the typed parse. A `null` field counts as absent.
+fn check_shape(raw: &serde_json::Value) -> Result<(), (String, String)> {
+    use serde_json::Value;
+    let err = |field: &str, message: &str| (field.to_owned(), message.to_owned());
+    let whole = |field: &str, v: &Value, max: u64| match v.as_u64() {
+        Some(n) if n <= max => Ok(()),
+        _ => Err(err(field, &format!("must be a whole number from 0 to {max}"))),
+    };
+    let map = raw.as_object().ok_or_else(|| err("", "must be a JSON object (see docs/collector.md)"))?;
+    for (key, v) in map {
+        if v.is_null() {
+            continue;
+        }
+        let Some((_, shape)) = EVENT_FIELDS.iter().find(|(name, _)| *name == key) else {
+            return Err(err(key, "unknown field (see docs/collector.md for the fields of an event)"));
+        };
+        match shape {
+            Shape::Text if !v.is_string() => return Err(err(key, "must be a string")),
+            Shape::Whole(max) => whole(key, v, *max)?,
+            Shape::Flag if !v.is_boolean() => return Err(err(key, "must be true or false")),
+            Shape::Instant if !(v.is_string() || v.is_u64()) => {
+                return Err(err(key, "must be RFC 3339 (2026-11-28T10:00:00Z) or Unix milliseconds"))
+            }
+            Shape::Usage => {
+                let usage = v.as_object().ok_or_else(|| err(key, "must be an object of token counts"))?;
+                for (name, n) in usage {
+                    let field = format!("usage.{name}");
+                    if !USAGE_FIELDS.contains(&name.as_str()) {
+                        return Err(err(&field, &format!("unknown usage field; known: {}", USAGE_FIELDS.join(", "))));
+                    }
+                    if !n.is_null() {
+                        whole(&field, n, MAX_SAFE_INTEGER)?;
+                    }
+                }
+            }
+            Shape::Properties => {
+                let props = v.as_object().ok_or_else(|| err(key, "must be an object of string values"))?;
+                if let Some((name, _)) = props.iter().find(|(_, p)| !p.is_string()) {
+                    return Err(err(&format!("properties.{name}"), "values must be strings"));
+                }
+            }
+            _ => {}
+        }
+    }
+    match REQUIRED.iter().find(|f| map.get(**f).is_none_or(Value::is_null)) {
+        Some(missing) => Err(err(missing, "is required")),
+        None => Ok(()),
+    }
+}
+
+/// Validates one reported event. `Err` names the bad field by its path within the event
+/// (`usage.input_tokens`; empty when the event is not an object) and says what to fix.
+/// The SDK runs this same function where the event is reported.
+pub fn validate_event(raw: serde_json::Value, now: UnixMillis) -> Result<ReportedEvent, (String, String)> {
+    validate(0, raw, now).map_err(|e| {
+        let field = e.param.strip_prefix("events[0]").unwrap_or(&e.param);
+        (field.strip_prefix('.').unwrap_or(field).to_owned(), e.message)
+    })
+}
+
 fn validate(index: usize, raw: serde_json::Value, now: UnixMillis) -> Result<ReportedEvent, EventError> {
     let at = |field: &str, message: String| EventError { param: format!("events[{index}].{field}"), message };
+    check_shape(&raw).map_err(|(field, message)| match field.as_str() {
+        "" => EventError { param: format!("events[{index}]"), message },
+        _ => at(&field, message),
+    })?;
     let e: RawEvent = serde_json::from_value(raw).map_err(|e| EventError {
         param: format!("events[{index}]"),
         message: format!("{e}; see docs/collector.md for the fields of an event"),
@@ -162,8 +283,8 @@ fn validate(index: usize, raw: serde_json::Value, now: UnixMillis) -> Result<Rep
         return Err(at("started_at", "is not a plausible time (before 1970 or more than a day ahead)".into()));
     }
     let endpoint = e.endpoint.unwrap_or_default();
-    if endpoint.len() > 128 || endpoint.chars().any(char::is_control) {
-        return Err(at("endpoint", "must be at most 128 characters".into()));
+    if endpoint.len() > 128 || endpoint.chars().any(char::is_control) || !(endpoint.is_empty() || endpoint.starts_with('/')) {
+        return Err(at("endpoint", "must be a path such as /v1/messages, at most 128 characters".into()));
     }
     let status_code = e.status_code.unwrap_or(200);
     if !(100..=599).contains(&status_code) {
@@ -333,7 +454,16 @@ mod tests {
             (r#"{"id":"a","provider":"openai","model":"m","started_at":"soon"}"#, "events[0].started_at"),
             (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"usage":{"input_tokens":1,"cached_input_tokens":2}}"#, "events[0].usage.cached_input_tokens"),
             (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"tenant_id":"a b"}"#, "events[0].tenant_id"),
-            (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"cost":5}"#, "events[0]"),
+            (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"cost":5}"#, "events[0].cost"),
+            (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"usage":{"input_tokens":1.5}}"#, "events[0].usage.input_tokens"),
+            (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"usage":{"prompt_tokens":1}}"#, "events[0].usage.prompt_tokens"),
+            (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"status_code":70000}"#, "events[0].status_code"),
+            (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"stream":"yes"}"#, "events[0].stream"),
+            (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"properties":{"feature":1}}"#, "events[0].properties.feature"),
+            (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"endpoint":"v1/chat"}"#, "events[0].endpoint"),
+            (r#"{"provider":"openai","model":"m","started_at":0}"#, "events[0].id"),
+            (r#"{"id":"a","provider":"openai","started_at":0}"#, "events[0].model"),
+            (r#"[1]"#, "events[0]"),
             (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"usage_source":"estimated"}"#, "events[0].usage_source"),
             (r#"{"id":"a","provider":"openai","model":"m","started_at":0,"attempt":0}"#, "events[0].attempt"),
             (r#"{"id":"a","provider":"openai","model":"m","started_at":99999999999999}"#, "events[0].started_at"),
@@ -341,6 +471,15 @@ mod tests {
         for (json, param) in cases {
             assert_eq!(one(json).unwrap_err().param, param, "{json}");
         }
+    }
+
+    #[test]
+    fn every_usage_field_is_read_and_nulls_count_as_absent() {
+        let counts: Vec<String> = USAGE_FIELDS.iter().map(|f| format!("\"{f}\":0")).collect();
+        let json = format!(r#"{{"id":"a","provider":"openai","model":"m","started_at":0,"customer_id":null,"usage":{{{}}}}}"#, counts.join(","));
+        let e = one(&json).unwrap();
+        assert_eq!(e.attribution.customer, None);
+        assert_eq!(e.usage, Some(Usage::default()));
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod runs;
 pub mod sse;
 pub mod stream;
 pub mod time;
+pub mod ttl_cache;
 pub mod tokens;
 pub mod usage;
 pub mod views;

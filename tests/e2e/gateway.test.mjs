@@ -169,6 +169,23 @@ test('calls without a valid gateway key never reach upstream', async () => {
   assert.equal((await stack.mock.requests()).length, 0, 'upstream received nothing');
 });
 
+test('a key used a moment ago stops working at once when it is revoked or rotated (keys are cached per isolate)', async () => {
+  const ask = (key) => client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+  const refused = (err) => { assert.equal(err.status, 401); return true; };
+  const doomed = await stack.createKey({ name: 'used-then-revoked' });
+  await ask(doomed.key);
+  await ask(doomed.key); // the second call is answered from the isolate's key cache
+  assert.equal((await stack.api('DELETE', `/admin/keys/${doomed.id}`, { auth: stack.adminToken })).status, 200);
+  await assert.rejects(ask(doomed.key), refused);
+
+  const rotating = await stack.createKey({ name: 'used-then-rotated' });
+  await ask(rotating.key);
+  const rotated = await stack.api('POST', `/admin/keys/${rotating.id}/rotate`, { auth: stack.adminToken });
+  assert.equal(rotated.status, 200);
+  await assert.rejects(ask(rotating.key), refused);
+  await ask(rotated.json.key);
+});
+
 test('a bad attribution header is a 400 naming the header, before anything goes upstream', async () => {
   await stack.mock.reset();
   const openai = client(appKey);

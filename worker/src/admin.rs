@@ -154,19 +154,22 @@ pub async fn rotate_key(mut req: Request, env: &Env, who: &Principal, id: &str) 
     if !store::rotate_key(env, id, &secret_hash(&secret), &secret_hint(&secret), now_u, previous_until).await? {
         return Err(no_such_key(id));
     }
+    crate::auth::forget_key(id);
     let row = store::key_by_id(env, id).await?.ok_or_else(|| no_such_key(id))?;
     let mut body = key_json(&row, now);
     body["key"] = json!(secret);
     json_response(200, &body)
 }
 
-/// `DELETE /admin/keys/{id}`: revokes a key at once (and any rotated-out secret of it).
+/// `DELETE /admin/keys/{id}`: revokes a key (and any rotated-out secret of it): at once in
+/// this isolate, in every other within `auth::KEY_TTL_MS`.
 pub async fn revoke_key(env: &Env, who: &Principal, id: &str) -> ApiResult<Response> {
     who.require(Scope::Admin)?;
     let id = key_id_param(id)?;
     if !store::revoke_key(env, id, u64::try_from(now_ms()).unwrap_or(0)).await? {
         return Err(no_such_key(id));
     }
+    crate::auth::forget_key(id);
     let row = store::key_by_id(env, id).await?.ok_or_else(|| no_such_key(id))?;
     let mut body = key_json(&row, now_ms());
     body["revoked"] = json!(true);

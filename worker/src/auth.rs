@@ -4,12 +4,21 @@
 //!
 //! Invariant: a credential is never logged, echoed or stored; only its SHA-256 is
 //! compared. Unknown, revoked, expired and rotated-out keys get the same answer.
+//!
+//! A key found in D1 is cached per isolate, by the hash of its secret, for [`KEY_TTL_MS`],
+//! so a gateway call with a key seen recently costs no D1 read. Expiry and grace periods
+//! are judged on every use against the clock; a revocation or rotation made through this
+//! isolate drops the cached entries at once, and other isolates see it within the TTL.
+//! Unknown secrets are never cached.
 
 use llmobserve_core::access::{AccessError, Principal};
 use llmobserve_core::attribution::{CustomerId, TenantId};
 use llmobserve_core::gateway::bearer_token;
 use llmobserve_core::key_policy::{admits, credential_shape_ok, FoundKey};
 use llmobserve_core::keys::{looks_like_gateway_key, secret_hash, secrets_equal, Scopes};
+use std::cell::RefCell;
+
+use llmobserve_core::ttl_cache::TtlCache;
 use worker::{Date, Env, Request};
 
 use crate::config;
@@ -37,13 +46,52 @@ fn millis(ms: Option<f64>) -> Option<i64> {
     ms.map(|m| i64::try_from(store::whole(m)).unwrap_or(i64::MAX))
 }
 
+/// How long an isolate reuses a key row it read from D1.
+pub const KEY_TTL_MS: u64 = 30_000;
+/// Most secrets an isolate remembers (a few MB at most).
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+/// What a key row says, decoded once: its state, judged against the clock at each use,
+/// and the principal it authenticates as.
+#[derive(Clone)]
+struct KnownKey {
+    state: FoundKey,
+    principal: Principal,
+}
+
+thread_local! {
+    static KEYS: RefCell<TtlCache<KnownKey>> = RefCell::new(TtlCache::new(KEY_TTL_MS, KEY_CACHE_CAPACITY));
+}
+
+/// Drops every cached secret of key `id` (after it was revoked or rotated here).
+pub fn forget_key(id: &str) {
+    KEYS.with(|k| k.borrow_mut().forget_where(|known| known.principal.key_id.as_deref() == Some(id)));
+}
+
 /// Resolves a gateway key. Unknown, revoked, expired and rotated-out keys get the same answer.
 pub async fn principal_for_key(env: &Env, secret: &str) -> ApiResult<Principal> {
     if !looks_like_gateway_key(secret) {
         return Err(rejected());
     }
-    let found = store::key_by_secret_hash(env, &secret_hash(secret)).await?.ok_or_else(rejected)?;
-    let now = i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX);
+    let hash = secret_hash(secret);
+    let now_ms = Date::now().as_millis();
+    let cached = KEYS.with(|k| k.borrow().get(&hash, now_ms).cloned());
+    let known = match cached {
+        Some(known) => known,
+        None => {
+            let found = store::key_by_secret_hash(env, &hash).await?.ok_or_else(rejected)?;
+            let known = known_key(found)?;
+            KEYS.with(|k| k.borrow_mut().insert(hash, known.clone(), now_ms));
+            known
+        }
+    };
+    if !admits(known.state, i64::try_from(now_ms).unwrap_or(i64::MAX)) {
+        return Err(rejected());
+    }
+    Ok(known.principal)
+}
+
+fn known_key(found: store::FoundKeyRow) -> ApiResult<KnownKey> {
     let row = found.key;
     let state = FoundKey {
         revoked_at: millis(row.revoked_at),
@@ -51,9 +99,6 @@ pub async fn principal_for_key(env: &Env, secret: &str) -> ApiResult<Principal> 
         matched_previous: found.is_current == 0.0,
         previous_expires_at: millis(row.previous_expires_at),
     };
-    if !admits(state, now) {
-        return Err(rejected());
-    }
     let scopes = Scopes::parse_list(&row.scopes)
         .map_err(|e| ApiError::internal(format!("stored scopes of key {} are invalid: {e}", row.id)))?;
     let tenant = row
@@ -71,7 +116,7 @@ pub async fn principal_for_key(env: &Env, secret: &str) -> ApiResult<Principal> 
     if customer.is_some() && tenant.is_none() {
         return Err(ApiError::internal(format!("key {} is bound to a customer but not to a tenant", row.id)));
     }
-    Ok(Principal { key_id: Some(row.id), scopes, tenant, customer })
+    Ok(KnownKey { state, principal: Principal { key_id: Some(row.id), scopes, tenant, customer } })
 }
 
 /// Authenticates a management or read request: `Authorization: Bearer <admin token>` or
