@@ -48,7 +48,7 @@ export function money(usd, tag = 'span') {
 }
 
 /**
- * A table: `columns` are [header, cell(row) => node|string, { num }], rows get `rowAttrs(row)`.
+ * A table: `columns` are [header, cell(row) => node|string, { num, nowrap }], rows get `rowAttrs(row)`.
  * Wrapped so that it scrolls sideways on a narrow screen instead of overflowing the page.
  */
 export function table(caption, columns, rows, rowAttrs = () => ({})) {
@@ -56,7 +56,7 @@ export function table(caption, columns, rows, rowAttrs = () => ({})) {
     h('table', {},
       h('caption', { class: 'visually-hidden' }, caption),
       h('thead', {}, h('tr', {}, columns.map(([label, , o]) => h('th', { scope: 'col', class: o?.num ? 'num' : null }, label)))),
-      h('tbody', {}, rows.map((r) => h('tr', rowAttrs(r), columns.map(([, cell, o]) => h('td', { class: o?.num ? 'num' : null }, cell(r))))))));
+      h('tbody', {}, rows.map((r) => h('tr', rowAttrs(r), columns.map(([, cell, o]) => h('td', { class: o?.num ? 'num' : o?.nowrap ? 'nowrap' : null }, cell(r))))))));
 }
 
 /** The range of a page, from its hash parameters: UTC days, both included; 30 days by default. */

@@ -405,6 +405,15 @@ test('an unbound key (the admin token) asks for the tenant and never lists tenan
   await page.click('main button[type=submit]');
   await go(page, `#/overview?${RANGE}`, '[data-metric=spend]');
   assert.equal(await page.locator('[data-metric=spend] .money').getAttribute('data-usd'), usd(sumNano(cur)));
+  // Every page works with the tenant it was given.
+  for (const [hash, ready] of [[`#/runs?${RANGE}`, 'tr[data-event]'], ['#/run/run-tree-1', 'table.tree'], [`#/customers?${RANGE}`, 'tr[data-customer]'],
+    [`#/insights?${RANGE}`, '[data-insight]'], [`#/pricing?${RANGE}`, 'tr[data-model]']]) await go(page, hash, ready);
+  // The tenant is switched in the header.
+  await page.fill('#tenant-switch', OTHER);
+  await page.click('form.tenant-switch button[type=submit]');
+  await go(page, `#/overview?${RANGE}`, '[data-metric=unpriced]');
+  await page.waitForFunction(() => document.querySelector('[data-metric=calls] .metric-value')?.textContent === '5');
+  assert.equal(await text(page, '[data-metric=unpriced] .metric-value'), '5');
   await context.close();
 });
 

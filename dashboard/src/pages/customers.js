@@ -31,7 +31,7 @@ export async function customers(main, ctx) {
     ['Avg latency', (c) => formatMs(c.avg_latency_ms), { num: true }],
     ['p50', (c) => formatMs(c.p50_latency_ms), { num: true }],
     ['p95', (c) => formatMs(c.p95_latency_ms), { num: true }],
-    ['Last call', (c) => formatTime(c.last_seen)],
+    ['Last call', (c) => formatTime(c.last_seen), { nowrap: true }],
   ], page.data, (c) => ({ dataset: { customer: c.customer_id ?? '' } })),
   pager('customers', p, page.next_cursor, 'Customers') ?? '');
 }

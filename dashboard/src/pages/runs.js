@@ -50,7 +50,7 @@ export async function runs(main, ctx) {
   }
   main.append(h('p', { class: 'muted', role: 'status', dataset: { count: page.data.length } }, `${page.data.length} calls on this page${page.has_more ? '; more on the next' : ''}.`),
     table('Calls', [
-      ['Started', (e) => formatTime(e.started_at)],
+      ['Started', (e) => formatTime(e.started_at), { nowrap: true }],
       ['Run', (e) => (e.run_id ? h('a', { href: `#/run/${encodeURIComponent(e.run_id)}` }, e.run_id) : h('span', { class: 'muted' }, 'none'))],
       session.customer ? null : ['Customer', (e) => e.customer_id ?? h('span', { class: 'muted' }, 'none')],
       ['Section', (e) => (e.section_path ? h('code', {}, e.section_path) : h('span', { class: 'muted' }, 'root'))],
