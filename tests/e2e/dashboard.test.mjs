@@ -429,6 +429,33 @@ test('empty states say there is no data yet and what to do', async () => {
   await context.close();
 });
 
+/** Text whose contrast with its background is below WCAG AA (4.5:1), as "tag.class "text" ratio". */
+function lowContrast() {
+  const parse = (s) => { const p = s.match(/rgba?\(([^)]+)\)/)[1].split(/[ ,/]+/).filter(Boolean).map(Number); return { rgb: p.slice(0, 3), a: p[3] ?? 1 }; };
+  const lum = (rgb) => { const [r, g, b] = rgb.map((v) => { const c = v / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const background = (el) => { for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c.a > 0.5) return c.rgb; } return [255, 255, 255]; };
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (!el.getClientRects().length || el.closest('.visually-hidden, .skip')) continue;
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const [hi, lo] = [lum(parse(getComputedStyle(el).color).rgb), lum(background(el))].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    if (ratio < 4.5) bad.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+  }
+  return bad;
+}
+
+test('every text on every page has readable contrast (WCAG AA, 4.5:1)', async () => {
+  const { page, context } = await signedIn(keys.acme);
+  for (const [hash, ready] of [[`#/overview?${RANGE}`, 'table tbody tr'], [`#/runs?${RANGE}`, 'tr[data-event]'], ['#/run/run-tree-1', 'table.tree'],
+    [`#/customers?${RANGE}`, 'tr[data-customer]'], [`#/insights?${RANGE}`, '[data-insight]'], [`#/pricing?${RANGE}`, 'tr[data-model]'], ['#/run/nope', '[data-state=error]']]) {
+    await go(page, hash, ready);
+    if (hash.startsWith('#/run/run')) await page.getByRole('button', { name: 'Expand all' }).click();
+    assert.deepEqual(await page.evaluate(lowContrast), [], hash);
+  }
+  await context.close();
+});
+
 test('at phone width (390 px) the pages fit the screen', async () => {
   const { page, context } = await signedIn(keys.acme, { width: 390, height: 844 });
   for (const [name, hash, ready] of [['overview', `#/overview?${RANGE}`, 'table tbody tr'], ['runs', `#/runs?${RANGE}`, 'tr[data-event]'],

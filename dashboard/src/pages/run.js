@@ -25,7 +25,7 @@ export async function run(main, ctx) {
   const cancelled = countCancelled(root);
   append(main, [h('section', { class: 'cards', 'aria-label': 'Run totals' },
     stat('cost', 'Cost', money(t.cost_usd)),
-    stat('calls', 'Calls', formatCount(t.calls), `${formatCount(t.error_calls)} errors, ${formatCount(t.unpriced_calls)} unpriced`),
+    stat('calls', 'Calls', formatCount(t.calls), `${formatCount(t.error_calls)} ${t.error_calls === 1 ? 'error' : 'errors'}, ${formatCount(t.unpriced_calls)} unpriced`),
     stat('tokens', 'Tokens', formatCount(t.total_tokens), `${formatCount(t.input_tokens)} in, ${formatCount(t.output_tokens)} out`),
     stat('wall', 'Wall time', formatMs(root.totals.wall_ms), `${formatTime(root.totals.started_at)}`),
     stat('retries', 'Retries', formatCount(root.totals.retries), `${formatNano(usdToNano(root.totals.wasted_cost_usd))} wasted`),
