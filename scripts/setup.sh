@@ -57,4 +57,11 @@ if ! [ -d tests/sdk/node_modules/express ] || [ tests/sdk/package-lock.json -nt 
   log "installing the SDK tests' npm dependencies"
   npm ci --prefix tests/sdk --no-audit --no-fund >&2
 fi
+# 6. Chromium for the dashboard's browser tests (driven by playwright-core, which cannot
+#    download browsers here): Debian's package.
+if ! [ -x /usr/bin/chromium ]; then
+  log "installing Debian's chromium for the dashboard's browser tests"
+  { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >&2 \
+    || die "could not install chromium (apt-get install -y chromium, as root)"
+fi
 log "setup complete"

@@ -27,7 +27,10 @@ cargo test --workspace --exclude llmobserve-worker --quiet
 log "schema"
 python3 "$ROOT/scripts/check-schema.py"
 
-log "building the worker and the mock upstream"
+log "dashboard unit tests (formatting)"
+node --test dashboard/test/
+
+log "building the worker (and the dashboard) and the mock upstream"
 "$ROOT/scripts/build-worker.sh"
 cargo build -p mock-openai --quiet
 
