@@ -312,6 +312,18 @@ pub async fn rows<T: DeserializeOwned>(env: &Env, stmt: &Statement) -> ApiResult
     Ok(res.results::<T>()?)
 }
 
+/// Runs read statements as one batch (one round trip, one consistent snapshot) and
+/// deserialises each one's rows.
+pub async fn batch_rows<T: DeserializeOwned>(env: &Env, stmts: &[Statement]) -> ApiResult<Vec<Vec<T>>> {
+    let db = db(env)?;
+    let prepared = stmts
+        .iter()
+        .map(|s| db.prepare(s.sql.as_str()).bind(&s.binds.iter().map(bind_value).collect::<Vec<_>>()))
+        .collect::<worker::Result<Vec<_>>>()?;
+    let results = db.batch(prepared).await?;
+    Ok(results.iter().map(|r| r.results::<T>()).collect::<worker::Result<Vec<_>>>()?)
+}
+
 /// An `events` row as D1 returns it (numbers are JavaScript numbers).
 #[derive(Deserialize, Clone, Debug)]
 pub struct EventRow {
