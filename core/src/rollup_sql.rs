@@ -38,14 +38,35 @@ pub fn tenants() -> Statement {
     )
 }
 
-/// The tenant's first event, its last aged-out day and its first rolled-up day that still
-/// has raw events.
-pub fn tenant_bounds(tenant: &str) -> Statement {
+/// The tenant's first event, its last aged-out day, its first rolled-up day that still
+/// has raw events, and its first closed day marked stale (see [`mark_stale`]) before `today`.
+pub fn tenant_bounds(tenant: &str, today: i64) -> Statement {
     stmt(
         "SELECT (SELECT MIN(started_at) FROM events WHERE tenant_id = ?1) AS first_started_at, \
          (SELECT MAX(day) FROM rollup_days WHERE tenant_id = ?1 AND aged_out = 1) AS last_aged_day, \
-         (SELECT MIN(day) FROM rollup_days WHERE tenant_id = ?1 AND aged_out = 0) AS first_rolled_day",
-        vec![t(tenant)],
+         (SELECT MIN(day) FROM rollup_days WHERE tenant_id = ?1 AND aged_out = 0) AS first_rolled_day, \
+         (SELECT MIN(day) FROM rollup_days WHERE tenant_id = ?1 AND aged_out = 0 AND day < ?2 \
+           AND rolled_at < day * 86400000 + 86400000) AS first_stale_day",
+        vec![t(tenant), i(today)],
+    )
+}
+
+/// Marks the rolled-up days of `[from_day, to_day)` stale, as [`mark_stale`] does: after a
+/// re-pricing run changed their events' costs.
+pub fn mark_stale_range(tenant: &str, from_day: i64, to_day: i64) -> Statement {
+    stmt(
+        "UPDATE rollup_days SET rolled_at = 0 WHERE tenant_id = ?1 AND day >= ?2 AND day < ?3 AND aged_out = 0",
+        vec![t(tenant), i(from_day), i(to_day)],
+    )
+}
+
+/// Marks rolled-up days (a JSON array of days since the epoch) as stale after events
+/// arrived for them late: `GET /costs` stops reading them from the rollups at once, and
+/// the next cron run rolls them up again.
+pub fn mark_stale(tenant: &str, days_json: &str) -> Statement {
+    stmt(
+        "UPDATE rollup_days SET rolled_at = 0 WHERE tenant_id = ?1 AND day IN (SELECT value FROM json_each(?2)) AND aged_out = 0",
+        vec![t(tenant), t(days_json)],
     )
 }
 
@@ -288,7 +309,7 @@ mod tests {
     use super::*;
 
     fn all() -> Vec<Statement> {
-        let mut v = vec![tenant_bounds("acme"), fingerprints("acme", 1, 3), day_states("acme", 1, 3), days_needing_insights("acme", 1, 3)];
+        let mut v = vec![tenant_bounds("acme", 9), mark_stale("acme", "[1]"), mark_stale_range("acme", 1, 3), fingerprints("acme", 1, 3), day_states("acme", 1, 3), days_needing_insights("acme", 1, 3)];
         v.extend(reroll("acme", 1, 3, 5));
         v.extend(age_out("acme", 1, 3, 5));
         v.extend(day_facts("acme", 10, 7));

@@ -12,13 +12,12 @@ use std::collections::BTreeMap;
 
 use llmobserve_core::insights::{self, DayCost, DayFacts, DayWaste, ModelUsage, BASELINE_DAYS};
 use llmobserve_core::pricing::PriceBook;
-use llmobserve_core::read_sql::{SqlValue, Statement};
+use llmobserve_core::read_sql::Statement;
 use llmobserve_core::rollup_sql::{self, DAY_MS};
 use llmobserve_core::views::parse_sum;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use wasm_bindgen::JsValue;
 use worker::{D1Database, D1Result, Env};
 
 use crate::error::{ApiError, ApiResult};
@@ -92,13 +91,6 @@ struct Runner {
     stats: CronStats,
 }
 
-fn bind(v: &SqlValue) -> JsValue {
-    match v {
-        SqlValue::Text(s) => JsValue::from_str(s),
-        SqlValue::Int(n) => JsValue::from_f64(*n as f64),
-    }
-}
-
 impl Runner {
     fn count(&mut self, results: &[D1Result]) {
         self.stats.d1_calls += 1;
@@ -114,7 +106,7 @@ impl Runner {
     async fn batch(&mut self, stmts: &[Statement]) -> ApiResult<Vec<D1Result>> {
         let prepared = stmts
             .iter()
-            .map(|s| self.db.prepare(s.sql.as_str()).bind(&s.binds.iter().map(bind).collect::<Vec<_>>()))
+            .map(|s| self.db.prepare(s.sql.as_str()).bind(&s.binds.iter().map(store::bind_value).collect::<Vec<_>>()))
             .collect::<worker::Result<Vec<_>>>()?;
         let results = self.db.batch(prepared).await?;
         self.count(&results);
@@ -147,6 +139,7 @@ struct Bounds {
     first_started_at: Option<f64>,
     last_aged_day: Option<f64>,
     first_rolled_day: Option<f64>,
+    first_stale_day: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -268,7 +261,7 @@ pub async fn run(env: &Env, now_ms: i64) -> CronStats {
 
 async fn tenant_run(r: &mut Runner, tenant: &str, now_ms: i64, retention: i64, book: &PriceBook) -> ApiResult<()> {
     let today = insights::epoch_day(now_ms);
-    let bounds = r.rows::<Bounds>(&rollup_sql::tenant_bounds(tenant)).await?;
+    let bounds = r.rows::<Bounds>(&rollup_sql::tenant_bounds(tenant, today)).await?;
     let Some(b) = bounds.into_iter().next() else { return Ok(()) };
     if let Some(first) = b.first_started_at {
         let first_day = insights::epoch_day(i64::try_from(whole(first)).unwrap_or(0));
@@ -282,17 +275,20 @@ async fn tenant_run(r: &mut Runner, tenant: &str, now_ms: i64, retention: i64, b
         }
         let backfill = b.first_rolled_day.is_none_or(|f| first_day < day_of(f));
         let recheck_from = today - RECHECK_DAYS;
-        let from = if backfill { first_day.min(recheck_from) } else { recheck_from }.max(age_end);
+        let stale = b.first_stale_day.map_or(recheck_from, day_of);
+        let from = if backfill { first_day.min(recheck_from) } else { recheck_from }.min(stale).max(age_end);
         let to = today + 1;
         if from < to {
             let res = r.batch(&[rollup_sql::fingerprints(tenant, from, to), rollup_sql::day_states(tenant, from, to)]).await?;
             let fps: Vec<Fingerprint> = results(res.first())?;
             let states: Vec<DayState> = results(res.get(1))?;
             let dirty = dirty_days(&fps, &states, today);
-            if let (Some(lo), Some(hi)) = (dirty.first(), dirty.last()) {
-                r.batch(&rollup_sql::reroll(tenant, *lo, hi + 1, now_ms)).await?;
-                r.stats.days_rerolled += dirty.len() as u64;
+            // One batch per run of consecutive dirty days: a late event far back does
+            // not make every day since then be recomputed.
+            for (lo, hi) in runs(&dirty) {
+                r.batch(&rollup_sql::reroll(tenant, lo, hi, now_ms)).await?;
             }
+            r.stats.days_rerolled += dirty.len() as u64;
         }
     }
     let days = r.rows::<DayRow>(&rollup_sql::days_needing_insights(tenant, today - INSIGHT_DAYS, today)).await?;
@@ -341,6 +337,18 @@ fn dirty_days(fps: &[Fingerprint], states: &[DayState], today: i64) -> Vec<i64> 
     }
     out.sort_unstable();
     out.dedup();
+    out
+}
+
+/// Consecutive days as half-open ranges: `[1, 2, 3, 7]` -> `[(1, 4), (7, 8)]`.
+fn runs(days: &[i64]) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &d in days {
+        match out.last_mut() {
+            Some((_, hi)) if *hi == d => *hi = d + 1,
+            _ => out.push((d, d + 1)),
+        }
+    }
     out
 }
 

@@ -1,0 +1,107 @@
+// The daily cron at 1,000,000 events: generates the events straight into a fresh local D1
+// (bench/gen_events.py, 50 tenants over 6 months), starts the worker under
+// `wrangler dev --test-scheduled`, and runs the scheduled handler as the hourly trigger
+// would: the first run (backfill of every day, ageing out what is past the retention,
+// insights of the last 7 days), a rerun at the same time, the next hour, and the next day.
+// For each run it prints the wall time and what the worker counted from D1's result
+// metadata (statements, rows read, rows written). It also times GET /costs over the
+// whole 6 months before and after the rollups exist. Not a test: it prints numbers.
+//
+//   node bench/cron.mjs [events] [retention days]      (make bench-cron)
+//
+// Needs a built worker and mock (make test or make build; cargo build -p mock-openai).
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadavg, cpus } from 'node:os';
+import { promisify } from 'node:util';
+import { startStack, ROOT } from '../tests/e2e/harness.mjs';
+import { d1Files } from '../tests/e2e/d1.mjs';
+
+const run = promisify(execFile);
+const N = Number(process.argv[2] ?? 1_000_000);
+const RETENTION = Number(process.argv[3] ?? 90);
+const TENANT = 'tenant-00';
+const START = Date.parse('2025-12-01T00:07:00Z'); // the hour after the generated data ends
+const HOUR = 3_600_000;
+
+let dbFile;
+let generated;
+const t0 = Date.now();
+const stack = await startStack({
+  checkLeaks: false,
+  testScheduled: true,
+  vars: { EVENT_RETENTION_DAYS: String(RETENTION) },
+  prepare: async (dir) => {
+    [dbFile] = (await d1Files(dir)).filter((f) => !f.includes('metadata'));
+    const { stdout } = await run('python3', [join(ROOT, 'bench/gen_events.py'), dbFile, String(N), 'spread'], { maxBuffer: 1 << 20 });
+    generated = JSON.parse(stdout);
+  },
+});
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function costs(key, query, reps = 7) {
+  const ms = [];
+  let body;
+  for (let i = 0; i < reps; i += 1) {
+    const t = performance.now();
+    const r = await fetch(`${stack.url}/costs?${query}`, { headers: { authorization: `Bearer ${key}` } });
+    body = await r.json();
+    ms.push(performance.now() - t);
+    if (r.status !== 200) throw new Error(`/costs ${r.status}: ${JSON.stringify(body)}`);
+  }
+  return { ms: median(ms), body };
+}
+
+async function cron(time) {
+  const before = stack.logs().length;
+  const t = performance.now();
+  const r = await fetch(`${stack.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent('7 * * * *')}&time=${time}`);
+  const text = await r.text();
+  const wall = performance.now() - t;
+  if (r.status !== 200) throw new Error(`scheduled: ${r.status} ${text}\n${stack.logs().slice(-2000)}`);
+  const line = stack.logs().slice(before).split('\n').find((l) => l.includes('"cron":"rollups_and_insights"'));
+  if (!line) throw new Error(`no cron log line:\n${stack.logs().slice(before, before + 2000)}`);
+  return { wall_ms: Math.round(wall), ...JSON.parse(line.slice(line.indexOf('{'))) };
+}
+
+try {
+  const key = (await stack.createKey({ name: 'bench', scopes: ['read'], tenant_id: TENANT })).key;
+  const LONG = 'from=2025-06-01&to=2025-12-01&group_by=day';
+  const beforeCosts = await costs(key, LONG);
+  const runs = [];
+  for (const [label, time] of [
+    ['first run: backfill 6 months, age out, insights of 7 days', START],
+    ['rerun at the same time (nothing changed)', START],
+    ['next hour', START + HOUR],
+    ['next day (one day closes: its rollup and insights)', START + 24 * HOUR],
+  ]) {
+    const stats = await cron(time);
+    runs.push({ label, ...stats });
+    process.stderr.write(`${label}: ${stats.wall_ms} ms, ${stats.rows_read} rows read, ${stats.rows_written} written\n`);
+  }
+  // Later runs finish what a budget-limited first run deferred.
+  while (runs.at(-1).tenants_deferred > 0 && runs.length < 10) {
+    const stats = await cron(START + 24 * HOUR + runs.length * HOUR);
+    runs.push({ label: 'a following hour (deferred tenants)', ...stats });
+  }
+  const afterCosts = await costs(key, LONG);
+  const same = JSON.stringify(afterCosts.body.totals) === JSON.stringify(beforeCosts.body.totals);
+  const size = (await stat(dbFile)).size;
+  const env = { events: N, retention_days: RETENTION, generated, db_bytes_after: size, load_average: loadavg().map((l) => l.toFixed(2)),
+    cpus: `${cpus().length} x ${cpus()[0]?.model}`, node: process.version, setup_seconds: Math.round((Date.now() - t0) / 1000) };
+  console.log(`\n### Cron over ${N.toLocaleString('en')} events (50 tenants, 2025-06-01 to 2025-11-30), retention ${RETENTION} days\n`);
+  console.log('| run | wall ms | tenants (deferred) | days re-rolled | events aged out | insight days / insights | D1 calls / statements | rows read | rows written |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of runs) {
+    console.log(`| ${r.label} | ${r.wall_ms.toLocaleString('en')} | ${r.tenants} (${r.tenants_deferred}) | ${r.days_rerolled} | ${r.events_deleted.toLocaleString('en')} | ${r.insight_days} / ${r.insights} | ${r.d1_calls} / ${r.statements} | ${r.rows_read.toLocaleString('en')} | ${r.rows_written.toLocaleString('en')} |`);
+  }
+  console.log(`\nGET /costs for ${TENANT}, 6 months by day: ${beforeCosts.ms.toFixed(0)} ms from events before the cron, ${afterCosts.ms.toFixed(0)} ms after (${afterCosts.body.rollups?.days ?? 0} days from rollups); totals ${same ? 'identical' : 'DIFFERENT'}: ${afterCosts.body.totals.cost_usd} USD over ${afterCosts.body.totals.calls} calls.`);
+  console.log(`D1 file ${(size / 1e6).toFixed(0)} MB after the runs; load average ${env.load_average.join(' ')}.`);
+  await mkdir(join(ROOT, 'bench/results'), { recursive: true });
+  await writeFile(join(ROOT, `bench/results/cron-${Date.now()}.json`), JSON.stringify({ env, runs, costs: { before_ms: beforeCosts.ms, after_ms: afterCosts.ms, same } }, null, 2));
+  if (!same) process.exitCode = 1;
+} finally {
+  await stack.stop();
+}
