@@ -1,8 +1,9 @@
 // The daily cron at 1,000,000 events: generates the events straight into a fresh local D1
-// (bench/gen_events.py, 50 tenants over 6 months), starts the worker under
-// `wrangler dev --test-scheduled`, and runs the scheduled handler as the hourly trigger
-// would: the first run (backfill of every day, ageing out what is past the retention,
-// insights of the last 7 days), a rerun at the same time, the next hour, and the next day.
+// (bench/gen_events.py, 50 tenants over 6 months, moved so that they end today), starts
+// the worker under `wrangler dev --test-scheduled`, and runs the scheduled handler
+// (`/__scheduled`, at the real time) as the hourly trigger would: the first run (backfill
+// of every day, ageing out what is past the retention, insights of the last 7 days), a
+// rerun with nothing new, and a run after an hour's worth of new events today.
 // For each run it prints the wall time and what the worker counted from D1's result
 // metadata (statements, rows read, rows written). It also times GET /costs over the
 // whole 6 months before and after the rollups exist. Not a test: it prints numbers.
@@ -22,8 +23,11 @@ const run = promisify(execFile);
 const N = Number(process.argv[2] ?? 1_000_000);
 const RETENTION = Number(process.argv[3] ?? 90);
 const TENANT = 'tenant-00';
-const START = Date.parse('2025-12-01T00:07:00Z'); // the hour after the generated data ends
-const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const TODAY = Math.floor(Date.now() / DAY) * DAY;
+// gen_events.py writes 2025-06-01 .. 2025-11-30; moved by whole days to end yesterday.
+const SHIFT = TODAY - Date.parse('2025-12-01T00:00:00Z');
+const sqlite = (file, sql) => run('python3', ['-c', 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute("PRAGMA synchronous = OFF"); db.execute(sys.argv[2]); db.commit()', file, sql], { maxBuffer: 1 << 20 });
 
 let dbFile;
 let generated;
@@ -36,6 +40,7 @@ const stack = await startStack({
     [dbFile] = (await d1Files(dir)).filter((f) => !f.includes('metadata'));
     const { stdout } = await run('python3', [join(ROOT, 'bench/gen_events.py'), dbFile, String(N), 'spread'], { maxBuffer: 1 << 20 });
     generated = JSON.parse(stdout);
+    await sqlite(dbFile, `UPDATE events SET started_at = started_at + ${SHIFT}`);
   },
 });
 
@@ -54,38 +59,43 @@ async function costs(key, query, reps = 7) {
   return { ms: median(ms), body };
 }
 
-async function cron(time) {
+async function cron() {
   const before = stack.logs().length;
   const t = performance.now();
-  const r = await fetch(`${stack.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent('7 * * * *')}&time=${time}`);
-  const text = await r.text();
+  const r = await stack.scheduled();
   const wall = performance.now() - t;
-  if (r.status !== 200) throw new Error(`scheduled: ${r.status} ${text}\n${stack.logs().slice(-2000)}`);
-  const line = stack.logs().slice(before).split('\n').find((l) => l.includes('"cron":"rollups_and_insights"'));
+  if (r.status !== 200) throw new Error(`scheduled: ${r.status} ${r.text}\n${stack.logs().slice(-2000)}`);
+  let line;
+  for (let i = 0; i < 200 && !line; i += 1) {
+    line = stack.logs().slice(before).split('\n').find((l) => l.includes('"cron":"rollups_and_insights"'));
+    if (!line) await new Promise((res) => setTimeout(res, 50));
+  }
   if (!line) throw new Error(`no cron log line:\n${stack.logs().slice(before, before + 2000)}`);
   return { wall_ms: Math.round(wall), ...JSON.parse(line.slice(line.indexOf('{'))) };
 }
 
 try {
   const key = (await stack.createKey({ name: 'bench', scopes: ['read'], tenant_id: TENANT })).key;
-  const LONG = 'from=2025-06-01&to=2025-12-01&group_by=day';
+  const LONG = `from=${new Date(TODAY - 183 * DAY).toISOString()}&to=${new Date(TODAY + DAY).toISOString()}&group_by=day`;
   const beforeCosts = await costs(key, LONG);
   const runs = [];
-  for (const [label, time] of [
-    ['first run: backfill 6 months, age out, insights of 7 days', START],
-    ['rerun at the same time (nothing changed)', START],
-    ['next hour', START + HOUR],
-    ['next day (one day closes: its rollup and insights)', START + 24 * HOUR],
-  ]) {
-    const stats = await cron(time);
+  const step = async (label) => {
+    const stats = await cron();
     runs.push({ label, ...stats });
     process.stderr.write(`${label}: ${stats.wall_ms} ms, ${stats.rows_read} rows read, ${stats.rows_written} written\n`);
-  }
-  // Later runs finish what a budget-limited first run deferred.
-  while (runs.at(-1).tenants_deferred > 0 && runs.length < 10) {
-    const stats = await cron(START + 24 * HOUR + runs.length * HOUR);
-    runs.push({ label: 'a following hour (deferred tenants)', ...stats });
-  }
+  };
+  await step(`first run: backfill 6 months, age out past ${RETENTION} days, insights of 7 days`);
+  // Runs after a budget-limited first run finish the tenants it deferred.
+  while (runs.at(-1).tenants_deferred > 0 && runs.length < 10) await step('next run (tenants the first one deferred)');
+  await step('rerun, nothing new');
+  // An hour of traffic today (1/24 of an average day: ~230 events), written as the gateway would.
+  const hourly = Math.round(N / 183 / 24);
+  await sqlite(dbFile, `INSERT INTO events (id, tenant_id, customer_id, section_path, run_id, provider, endpoint, method, request_model, is_stream, \
+status_code, input_tokens, output_tokens, usage_source, pricing_status, cost_nanousd, started_at, latency_ms) \
+SELECT 'hour-' || value, 'tenant-' || printf('%02d', value % 50), 'cust-' || (value % 300), 'agent:coder', 'run-h' || value, 'openai', \
+'/v1/chat/completions', 'POST', 'gpt-4o-mini', 0, 200, 500, 100, 'reported', 'priced', 135000, ${TODAY} + value * 1000, 300 \
+FROM json_each('[' || (SELECT group_concat(x) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${hourly}) SELECT x FROM c)) || ']')`);
+  await step(`next hour: ${hourly} new events today`);
   const afterCosts = await costs(key, LONG);
   const same = JSON.stringify(afterCosts.body.totals) === JSON.stringify(beforeCosts.body.totals);
   const size = (await stat(dbFile)).size;

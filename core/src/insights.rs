@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::money::PerMTok;
 use crate::pricing::{snapshot_family, PriceBook, EXACT_PER_NANO};
 use crate::query::Severity;
-use crate::time::{Day, UnixMillis};
+use crate::time::UnixMillis;
 use crate::views::usd_string;
 
 /// Days before the day that form its baseline.
@@ -651,11 +651,6 @@ fn newcomers(f: &DayFacts, out: &mut Vec<Insight>) {
 /// The day a UTC instant falls on, as days since the epoch.
 pub fn epoch_day(ms: i64) -> i64 {
     ms.div_euclid(86_400_000)
-}
-
-/// Days since the epoch of a calendar day.
-pub fn days_of(day: Day) -> i64 {
-    epoch_day(day.start().0)
 }
 
 #[cfg(test)]

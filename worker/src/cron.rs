@@ -31,9 +31,13 @@ pub const INSIGHT_DAYS: i64 = 7;
 /// Default and least `EVENT_RETENTION_DAYS`.
 pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 pub const MIN_RETENTION_DAYS: i64 = 3;
-/// D1 calls one run may make (Workers allow 1,000 subrequests per invocation); tenants
-/// beyond it are done by the next run, which starts its round at another tenant.
-pub const MAX_D1_CALLS: u64 = 900;
+/// D1 statements one run may send, counting every statement of a batch (D1 allows 1,000
+/// queries per invocation on the paid plan); tenants beyond it are done by the next run,
+/// which starts its round at another tenant.
+pub const MAX_D1_STATEMENTS: u64 = 950;
+/// Statements one tenant may need in one run beyond the first (ageing, a few re-roll
+/// batches, one day of insights); a tenant is not started without this much budget left.
+const TENANT_STATEMENTS: u64 = 40;
 
 /// What one run did, logged as one JSON line and returned to tests and benchmarks.
 #[derive(Default, Debug)]
@@ -239,15 +243,15 @@ pub async fn run(env: &Env, now_ms: i64) -> CronStats {
             return r.stats;
         }
     };
-    // Start the round at a different tenant each hour, so that a run cut short by the
-    // call budget does not always leave out the same tenants.
+    // Start the round at a different tenant each minute, so that runs cut short by the
+    // statement budget do not always leave out the same tenants.
     let n = tenants.len();
-    let start = if n == 0 { 0 } else { (now_ms.div_euclid(3_600_000).rem_euclid(n as i64)) as usize };
+    let start = if n == 0 { 0 } else { (now_ms.div_euclid(60_000).rem_euclid(n as i64)) as usize };
     for k in 0..n {
         let tenant = &tenants[(start + k) % n].tenant_id;
-        if r.stats.d1_calls + 20 > MAX_D1_CALLS {
+        if r.stats.statements + TENANT_STATEMENTS > MAX_D1_STATEMENTS {
             r.stats.tenants_deferred += (n - k) as u64;
-            worker::console_error!("cron: D1 call budget reached; {} tenants left for the next run", n - k);
+            worker::console_error!("cron: D1 statement budget reached; {} tenants left for the next run", n - k);
             break;
         }
         r.stats.tenants += 1;
@@ -293,6 +297,11 @@ async fn tenant_run(r: &mut Runner, tenant: &str, now_ms: i64, retention: i64, b
     }
     let days = r.rows::<DayRow>(&rollup_sql::days_needing_insights(tenant, today - INSIGHT_DAYS, today)).await?;
     for d in days {
+        // One day's insights take 12 statements; the days left keep `insights_at` NULL
+        // and are done by the next run.
+        if r.stats.statements + 12 > MAX_D1_STATEMENTS {
+            break;
+        }
         let day = day_of(d.day);
         let facts = read_facts(r, tenant, day).await?;
         let found = insights::compute(&facts, book);
