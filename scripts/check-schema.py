@@ -5,7 +5,7 @@ Prints what differs and exits 1 on any failure."""
 import pathlib, re, sqlite3, sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-TENANT_TABLES = {"events", "insights", "repricing_runs", "ingest_failures"}
+TENANT_TABLES = {"events", "insights", "repricing_runs", "ingest_failures", "rollups", "rollup_days"}
 
 
 def normalise(sql):

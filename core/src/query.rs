@@ -750,9 +750,20 @@ fn day_param(p: &Params, name: &str) -> Result<Option<String>, QueryError> {
 impl InsightsQuery {
     pub fn parse(raw: Option<&str>) -> Result<InsightsQuery, QueryError> {
         let p = Params::parse(raw)?;
-        p.only(&["tenant_id", "customer_id", "from", "to", "type", "severity", "limit", "cursor"])?;
-        let from_day = day_param(&p, "from")?;
-        let to_day = day_param(&p, "to")?;
+        p.only(&["tenant_id", "customer_id", "date", "from", "to", "type", "severity", "limit", "cursor"])?;
+        let (from_day, to_day) = match p.get("date") {
+            // One day: `date=2025-11-28` is `from=2025-11-28&to=2025-11-29`.
+            Some(v) => {
+                if p.get("from").is_some() || p.get("to").is_some() {
+                    return Err(QueryError::new("invalid_time_range", "date", "Give either `date` or `from`/`to`, not both."));
+                }
+                let day = parse_day(v).ok_or_else(|| QueryError::new("invalid_time", "date", format!(
+                    "date must be a UTC day such as 2025-11-28; got {}.", echo(v))))?;
+                let iso = |d: i64| crate::time::UnixMillis(d * 86_400_000).day().to_iso();
+                (Some(iso(day)), Some(iso(day + 1)))
+            }
+            None => (day_param(&p, "from")?, day_param(&p, "to")?),
+        };
         if let (Some(f), Some(t)) = (&from_day, &to_day) {
             if f > t {
                 return Err(QueryError::new("invalid_time_range", "to", "`to` is before `from`; the range is [from, to)."));
@@ -900,6 +911,16 @@ mod tests {
         assert_eq!(CostsQuery::parse(Some("group_by=")).unwrap_err().code, "invalid_group_by");
         assert_eq!(CostsQuery::parse(Some("section_depth=2")).unwrap_err().code, "invalid_section_depth");
         assert!(CostsQuery::parse(Some("group_by=section&section_depth=17")).is_err());
+    }
+
+    #[test]
+    fn insights_date_is_one_day() {
+        let q = InsightsQuery::parse(Some("date=2025-12-31")).unwrap();
+        assert_eq!((q.from_day.as_deref(), q.to_day.as_deref()), (Some("2025-12-31"), Some("2026-01-01")));
+        assert_eq!(InsightsQuery::parse(Some("date=2025-11-28&from=2025-11-01")).unwrap_err().param.as_deref(), Some("date"));
+        for bad in ["2025-11-31", "yesterday", "2025-11-28T00:00:00Z", ""] {
+            assert_eq!(InsightsQuery::parse(Some(&format!("date={bad}"))).unwrap_err().param.as_deref(), Some("date"), "{bad}");
+        }
     }
 
     #[test]

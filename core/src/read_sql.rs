@@ -260,6 +260,118 @@ pub fn costs(scope: &ReadScope, f: &EventFilters, group_by: &[Dimension], max_gr
     b.finish()
 }
 
+/// Whether `GET /costs` with these filters and groups can read whole days from the
+/// rollups: they keep the day, model, provider, customer, endpoint and top-level section
+/// of each call, so a filter on anything else (run, exact model, status, pricing status,
+/// a deeper section) or a grouping by deeper sections needs the raw events.
+pub fn rollups_answer(f: &EventFilters, group_by: &[Dimension], section_depth: Option<usize>) -> bool {
+    f.run_id.is_none()
+        && f.model.is_none()
+        && f.status.is_none()
+        && f.pricing_status.is_none()
+        && f.section_prefix.as_ref().is_none_or(|p| !p.as_str().contains('/'))
+        && (!group_by.contains(&Dimension::Section) || section_depth == Some(1))
+}
+
+/// The days of `[from_day, to_day)` whose rollups answer for them: aged out (their
+/// events are gone), or rolled up after the day ended. Per tenant (a customer scope
+/// filters the rollup rows themselves).
+pub fn rolled_days(scope: &ReadScope, from_day: i64, to_day: i64) -> Statement {
+    let mut b = Builder { sql: String::with_capacity(256), binds: Vec::new() };
+    b.sql("SELECT day FROM rollup_days WHERE tenant_id = ");
+    b.text(scope.tenant().as_str());
+    b.sql(" AND day >= ");
+    b.int(from_day);
+    b.sql(" AND day < ");
+    b.int(to_day);
+    b.sql(" AND (aged_out = 1 OR rolled_at >= day * 86400000 + 86400000) ORDER BY day");
+    b.finish()
+}
+
+fn rollup_dimension_expr(d: Dimension) -> &'static str {
+    match d {
+        Dimension::Day => "CAST(day AS TEXT)",
+        Dimension::Model => "CASE WHEN length(model) > 0 THEN model END",
+        Dimension::Provider => "provider",
+        Dimension::Customer => "CASE WHEN length(customer_id) > 0 THEN customer_id END",
+        Dimension::Section => "CASE WHEN length(section) > 0 THEN section END",
+        Dimension::Endpoint => "endpoint",
+    }
+}
+
+/// `GET /costs` over the rollups of the given days (a JSON array of days since the
+/// epoch), in the shape of [`costs`]. Only for queries that [`rollups_answer`] accepts.
+pub fn costs_from_rollups(scope: &ReadScope, f: &EventFilters, group_by: &[Dimension], max_groups: u32, days_json: &str) -> Statement {
+    let mut b = Builder { sql: String::with_capacity(1024), binds: Vec::new() };
+    b.sql("SELECT ");
+    for (i, d) in group_by.iter().enumerate().take(KEY_ALIASES.len()) {
+        b.sql(rollup_dimension_expr(*d));
+        b.sql(" AS ");
+        b.sql(KEY_ALIASES[i]);
+        b.sql(", ");
+    }
+    b.sql("COALESCE(SUM(calls), 0) AS calls, COALESCE(SUM(priced_calls), 0) AS priced_calls, \
+        COALESCE(SUM(error_calls), 0) AS error_calls, CAST(COALESCE(SUM(cost_nanousd), 0) AS TEXT) AS cost_nanousd, \
+        CAST(COALESCE(SUM(input_tokens), 0) AS TEXT) AS input_tokens, \
+        CAST(COALESCE(SUM(cached_input_tokens), 0) AS TEXT) AS cached_input_tokens, \
+        CAST(COALESCE(SUM(output_tokens), 0) AS TEXT) AS output_tokens, \
+        CAST(COALESCE(SUM(reasoning_tokens), 0) AS TEXT) AS reasoning_tokens FROM rollups");
+    b.where_scope(scope);
+    b.sql(" AND day IN (SELECT value FROM json_each(");
+    b.text(days_json);
+    b.sql("))");
+    if let Some(p) = &f.section_prefix {
+        b.sql(" AND section = ");
+        b.text(p.as_str());
+    }
+    if let Some(p) = &f.provider {
+        b.sql(" AND provider = ");
+        b.text(p.as_str());
+    }
+    if let Some(e) = &f.endpoint {
+        b.sql(" AND endpoint = ");
+        b.text(e.as_str());
+    }
+    if !group_by.is_empty() {
+        b.sql(" GROUP BY ");
+        for (i, _) in group_by.iter().enumerate().take(KEY_ALIASES.len()) {
+            if i > 0 {
+                b.sql(", ");
+            }
+            b.sql(KEY_ALIASES[i]);
+        }
+        b.sql(" LIMIT ");
+        b.int(i64::from(max_groups) + 1);
+    }
+    b.finish()
+}
+
+/// The parts of `range` that the whole `days` (sorted days since the epoch) do not
+/// cover: what must still be read from events.
+pub fn uncovered(range: &crate::query::TimeRange, days: &[i64]) -> Vec<crate::query::TimeRange> {
+    const DAY: i64 = 86_400_000;
+    let mut out = Vec::new();
+    let mut cursor = range.from;
+    let mut k = 0;
+    while k < days.len() {
+        let start = days[k];
+        let mut end = start + 1;
+        while k + 1 < days.len() && days[k + 1] == end {
+            end += 1;
+            k += 1;
+        }
+        k += 1;
+        if cursor.is_none_or(|c| c < start * DAY) {
+            out.push(crate::query::TimeRange { from: cursor, to: Some(start * DAY) });
+        }
+        cursor = Some(end * DAY);
+    }
+    if cursor.is_some_and(|c| range.to.is_none_or(|t| c < t)) || days.is_empty() {
+        out.push(crate::query::TimeRange { from: cursor, to: range.to });
+    }
+    out
+}
+
 /// `GET /tenants/{tenant}/customers`: per customer, the sums plus average, p50 and p95
 /// latency (nearest rank: the value at rank ceil(p x n) of the sorted latencies), most
 /// expensive first, `limit + 1` rows from `offset`.
@@ -408,6 +520,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn costs_from_rollups_is_scoped_and_only_for_what_rollups_keep() {
+        let q = CostsQuery::parse(Some("group_by=day,customer,section&section_depth=1&provider=openai&section_prefix=agent:a")).unwrap();
+        assert!(rollups_answer(&q.filters, &q.group_by, q.section_depth));
+        for s in [scope(None), scope(Some("alice"))] {
+            assert_well_formed(&costs_from_rollups(&s, &q.filters, &q.group_by, 10, "[20420]"), "acme-corp");
+            assert_well_formed(&rolled_days(&s, 1, 2), "acme-corp");
+        }
+        let c = costs_from_rollups(&scope(Some("alice")), &q.filters, &q.group_by, 10, "[20420]");
+        assert!(c.sql.contains("WHERE tenant_id = ?1 AND customer_id = ?2 AND day IN"), "{}", c.sql);
+        for no in ["group_by=section", "group_by=section&section_depth=2", "model=gpt-4o", "status=ok", "pricing_status=priced",
+                   "run_id=r1", "section_prefix=agent:a/tool:b"] {
+            let q = CostsQuery::parse(Some(no)).unwrap();
+            assert!(!rollups_answer(&q.filters, &q.group_by, q.section_depth), "{no}");
+        }
+    }
+
+    #[test]
+    fn uncovered_leaves_the_days_between_the_rolled_up_runs_to_events() {
+        const DAY: i64 = 86_400_000;
+        let r = |from: Option<i64>, to: Option<i64>| TimeRange { from, to };
+        // [day 10 noon, day 20): days 11, 12 and 15 rolled up.
+        let got = uncovered(&r(Some(10 * DAY + DAY / 2), Some(20 * DAY)), &[11, 12, 15]);
+        assert_eq!(got, vec![r(Some(10 * DAY + DAY / 2), Some(11 * DAY)), r(Some(13 * DAY), Some(15 * DAY)), r(Some(16 * DAY), Some(20 * DAY))]);
+        // Open ends, and runs that touch the ends.
+        assert_eq!(uncovered(&r(None, None), &[3, 4]), vec![r(None, Some(3 * DAY)), r(Some(5 * DAY), None)]);
+        assert_eq!(uncovered(&r(Some(3 * DAY), Some(5 * DAY)), &[3, 4]), vec![]);
+        assert_eq!(uncovered(&r(Some(3 * DAY), Some(9 * DAY)), &[]), vec![r(Some(3 * DAY), Some(9 * DAY))]);
     }
 
     #[test]

@@ -79,7 +79,8 @@ export async function startMock() {
  * `prepare(stateDir)` runs after the migrations and before the worker starts (e.g. to seed
  * D1 with tests/e2e/d1.mjs). `stop()` fails if the upstream OpenAI key shows up in the
  * runtime's log or persisted state (`checkLeaks: false` skips that, for benchmarks with
- * gigabytes of D1).
+ * gigabytes of D1). `testScheduled: true` runs `wrangler dev --test-scheduled`, so that
+ * `stack.scheduled({ cron })` can run the worker's scheduled handler.
  */
 export async function startStack(opts = {}) {
   // A free port can be taken between choosing it and wrangler binding it (another test's
@@ -93,7 +94,7 @@ export async function startStack(opts = {}) {
   }
 }
 
-async function startStackOnce({ upstreamApiKey = 'sk-upstream-managed-key', vars = {}, upstreamUrl, prepare, checkLeaks = true } = {}) {
+async function startStackOnce({ upstreamApiKey = 'sk-upstream-managed-key', vars = {}, upstreamUrl, prepare, checkLeaks = true, testScheduled = false } = {}) {
   const mock = await startMock();
   const state = await mkdtemp(join(tmpdir(), 'llmobserve-e2e-'));
   let wrangler;
@@ -105,13 +106,13 @@ async function startStackOnce({ upstreamApiKey = 'sk-upstream-managed-key', vars
     throw e;
   };
   try {
-    return await startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, prepare, checkLeaks, spawned: (w) => { wrangler = w; } });
+    return await startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, prepare, checkLeaks, testScheduled, spawned: (w) => { wrangler = w; } });
   } catch (e) {
     return abandon(e);
   }
 }
 
-async function startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, prepare, checkLeaks, spawned }) {
+async function startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, prepare, checkLeaks, testScheduled, spawned }) {
   const adminToken = `test-admin-${randomBytes(16).toString('hex')}`;
   const envFile = join(state, 'secrets.env');
   await writeFile(envFile, `LLMOBSERVE_ADMIN_TOKEN=${adminToken}\nOPENAI_API_KEY=${upstreamApiKey}\n`);
@@ -125,6 +126,7 @@ async function startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, pre
     '--persist-to', state, '--env-file', envFile, '--var', `OPENAI_BASE_URL:${upstreamUrl ?? mock.url}`,
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
     '--show-interactive-dev-session=false',
+    ...(testScheduled ? ['--test-scheduled'] : []),
   ], { cwd: ROOT, env });
   spawned(wrangler);
   const url = `http://127.0.0.1:${port}`;
@@ -172,6 +174,16 @@ async function startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, pre
         if (Date.now() > deadline) throw new Error(`events of ${tenant} not as expected: ${last.text}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+    },
+    /**
+     * Runs the worker's scheduled handler once (needs `testScheduled`) through wrangler's
+     * `/__scheduled?cron=`, as if the trigger `cron` fired now, and waits for it to end.
+     * (wrangler dev's `/__scheduled` has no way to set the time; its
+     * `/cdn-cgi/handler/scheduled?time=` answers "exception" for a workers-rs worker.)
+     */
+    async scheduled({ cron = '7 * * * *' } = {}) {
+      const r = await fetch(`${url}/__scheduled?${new URLSearchParams({ cron })}`);
+      return { status: r.status, text: await r.text() };
     },
     /** Where the upstream OpenAI key shows up in the runtime's log or persisted state (it never should). */
     async leaks() {

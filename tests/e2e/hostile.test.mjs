@@ -74,7 +74,7 @@ const ENDPOINTS = {
   '/runs/latest': ['tenant_id', 'customer_id', 'limit', 'cursor', 'run_id', 'section_prefix', 'model', 'provider', 'endpoint', 'status', 'pricing_status', 'from', 'to'],
   '/events': ['tenant_id', 'customer_id', 'format', 'run_id', 'section_prefix', 'model', 'provider', 'endpoint', 'status', 'pricing_status', 'from', 'to'],
   '/costs': ['tenant_id', 'customer_id', 'group_by', 'section_depth', 'run_id', 'section_prefix', 'model', 'provider', 'endpoint', 'status', 'pricing_status', 'from', 'to'],
-  '/insights/daily': ['tenant_id', 'customer_id', 'from', 'to', 'type', 'severity', 'limit', 'cursor'],
+  '/insights/daily': ['tenant_id', 'customer_id', 'date', 'from', 'to', 'type', 'severity', 'limit', 'cursor'],
   '/tenants/acme-corp/customers': ['customer_id', 'from', 'to', 'limit', 'cursor'],
   '/runs/run-1': ['tenant_id', 'customer_id'],
   '/admin/keys': ['tenant_id', 'include_revoked'],

@@ -41,6 +41,7 @@ pub async fn report(mut req: Request, env: &Env, who: &Principal) -> ApiResult<R
         }
     }
     let fresh = store::insert_events(env, &events).await?;
+    store::mark_days_stale(env, &events, &fresh, now().0.div_euclid(86_400_000)).await;
     let accepted: Vec<Value> = events
         .iter()
         .zip(&indexes)

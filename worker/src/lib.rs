@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod collector;
 mod config;
+mod cron;
 mod error;
 mod faults;
 mod gateway;
@@ -22,7 +23,7 @@ mod store;
 use llmobserve_core::pricing::REGISTRY_VERSION;
 use llmobserve_core::routes::{is_collector, is_gateway_path, match_route, Operation, PathError, RouteMatch};
 use serde_json::json;
-use worker::{event, Context, Date, Env, Headers, MessageBatch, Method, Request, Response};
+use worker::{event, Context, Date, Env, Headers, MessageBatch, Method, Request, Response, ScheduleContext, ScheduledEvent};
 
 use error::{ApiError, ApiResult};
 
@@ -45,6 +46,18 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Respo
 pub async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> worker::Result<()> {
     ingest::consume(batch, &env).await;
     Ok(())
+}
+
+/// The cron trigger (`[triggers]` in wrangler.toml): rollups, retention and insights. It
+/// never fails as a whole: a tenant's error is logged and the next tenant goes on. Its
+/// one log line (JSON) says what it did, with D1's rows read and written.
+#[event(scheduled)]
+pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let started = Date::now().as_millis();
+    let now = event.schedule() as i64;
+    let stats = cron::run(&env, now).await;
+    let elapsed = Date::now().as_millis().saturating_sub(started);
+    worker::console_log!("{}", stats.to_json(now, cron::retention_days(&env), elapsed));
 }
 
 /// A JSON answer. API answers are never cached: they hold spend data and, once, secrets.

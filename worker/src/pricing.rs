@@ -488,6 +488,11 @@ pub async fn reprice(mut req: Request, env: &Env, who: &Principal) -> ApiResult<
             }
         }
         if !updates.is_empty() {
+            // The days' rollups no longer match their events: reads stop using them and
+            // the next cron run rebuilds them (in the same transaction as the updates).
+            let day = 86_400_000.0;
+            let stale = llmobserve_core::rollup_sql::mark_stale_range(&run.tenant_id, (run.from_ms / day).floor() as i64, (run.to_ms / day).ceil() as i64);
+            updates.push(db(env)?.prepare(stale.sql.as_str()).bind(&stale.binds.iter().map(crate::store::bind_value).collect::<Vec<_>>())?);
             db(env)?.batch(updates).await?;
         }
         seen += rows.len();

@@ -317,6 +317,39 @@ fn insert_statement(db: &D1Database, row: &EventWrite) -> ApiResult<D1PreparedSt
     Ok(db.prepare(sql).bind(&values)?)
 }
 
+/// After events were written for closed days that may already be rolled up (reported
+/// late to the collector), marks those days stale so that reads and the next cron run do
+/// not trust their rollups. A failure is logged: the events are stored, and the cron's
+/// own re-check of recent days still finds them.
+pub async fn mark_days_stale(env: &Env, events: &[Event], fresh: &[bool], today: i64) {
+    let mut by_tenant: std::collections::BTreeMap<&str, std::collections::BTreeSet<i64>> = std::collections::BTreeMap::new();
+    for (e, new) in events.iter().zip(fresh) {
+        let day = e.call.started_at.0.div_euclid(86_400_000);
+        if *new && day < today {
+            by_tenant.entry(e.call.tenant.as_str()).or_default().insert(day);
+        }
+    }
+    if by_tenant.is_empty() {
+        return;
+    }
+    let run = async {
+        let db = db(env)?;
+        let stmts = by_tenant
+            .iter()
+            .map(|(tenant, days)| {
+                let json = serde_json::Value::from(days.iter().copied().collect::<Vec<i64>>()).to_string();
+                let s = llmobserve_core::rollup_sql::mark_stale(tenant, &json);
+                db.prepare(s.sql.as_str()).bind(&s.binds.iter().map(bind_value).collect::<Vec<_>>())
+            })
+            .collect::<worker::Result<Vec<_>>>()?;
+        db.batch(stmts).await?;
+        Ok::<(), crate::error::ApiError>(())
+    };
+    if let Err(e) = run.await {
+        worker::console_error!("late events stored, but their days could not be marked for a new rollup: {}", e.message);
+    }
+}
+
 /// Writes events in one batch; for each, whether it was new (`false`: its id was already
 /// stored, so nothing changed). Retry facts stay as the rows declare them (the collector).
 pub async fn insert_events(env: &Env, events: &[Event]) -> ApiResult<Vec<bool>> {
@@ -489,7 +522,7 @@ pub async fn unwritten_events(env: &Env) -> ApiResult<u64> {
 // The read statements are built by `llmobserve_core::read_sql` from a `ReadScope`: every
 // one filters by tenant first, with bound parameters only. This module only runs them.
 
-fn bind_value(v: &SqlValue) -> JsValue {
+pub(crate) fn bind_value(v: &SqlValue) -> JsValue {
     match v {
         SqlValue::Text(s) => JsValue::from_str(s),
         // Values the builders bind (times, limits, status codes) are far below 2^53.
@@ -502,6 +535,18 @@ pub async fn rows<T: DeserializeOwned>(env: &Env, stmt: &Statement) -> ApiResult
     let binds: Vec<JsValue> = stmt.binds.iter().map(bind_value).collect();
     let res = db(env)?.prepare(stmt.sql.as_str()).bind(&binds)?.all().await?;
     Ok(res.results::<T>()?)
+}
+
+/// Runs read statements as one batch (one round trip, one consistent snapshot) and
+/// deserialises each one's rows.
+pub async fn batch_rows<T: DeserializeOwned>(env: &Env, stmts: &[Statement]) -> ApiResult<Vec<Vec<T>>> {
+    let db = db(env)?;
+    let prepared = stmts
+        .iter()
+        .map(|s| db.prepare(s.sql.as_str()).bind(&s.binds.iter().map(bind_value).collect::<Vec<_>>()))
+        .collect::<worker::Result<Vec<_>>>()?;
+    let results = db.batch(prepared).await?;
+    Ok(results.iter().map(|r| r.results::<T>()).collect::<worker::Result<Vec<_>>>()?)
 }
 
 /// An `events` row as D1 returns it (numbers are JavaScript numbers).

@@ -40,12 +40,14 @@ pub async fn daily(req: &Request, env: &Env, who: &Principal) -> ApiResult<Respo
                 worker::console_error!("insight {} has a payload that is not JSON", r.id);
                 Value::Null
             });
+            let explanation = payload.get("explanation").and_then(Value::as_str).map(str::to_owned);
             json!({
                 "id": r.id,
                 "day": r.day,
                 "type": r.kind,
                 "severity": r.severity,
                 "customer_id": r.customer_id,
+                "explanation": explanation,
                 "payload": payload,
                 "created_at": llmobserve_core::time::UnixMillis(i64::try_from(whole(r.created_at)).unwrap_or(0)).to_rfc3339(),
             })
