@@ -9,6 +9,9 @@
 //!   with the token before it and the length `s` of the rest, then the rest's bytes. `p`
 //!   and `s` take one byte `p << 4 | s` when `p < 15` and `s < 16`, else three: `0xF0, p, s`;
 //! - `<enc>_heads.bin`: per block, the 24-bit little-endian offset of its head in the text;
+//! - `<enc>_index.bin`: per two-byte prefix `a << 8 | b`, the 16-bit little-endian number
+//!   of the last block whose head is at most `[a, b]`: the binary search for a key starts
+//!   there and ends at the next prefix's block;
 //! - `<enc>_ranks.bin`: per token in sorted order, its rank, bit-packed little-endian in
 //!   `RANK_BITS` bits (the smallest width that holds the largest rank), then 3 zero bytes
 //!   so that a rank is always read as 4 whole bytes;
@@ -30,8 +33,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Tokens per front-coded block: a lookup binary-searches the heads, then scans at most
-/// this many tokens. Larger blocks gzip smaller and scan longer.
-const BLOCK: usize = 32;
+/// this many tokens. Blocks of 32 gzip 54 KB smaller (both encodings) and count about 15%
+/// slower.
+const BLOCK: usize = 16;
 /// The escape of a front-coding header that does not fit in one byte.
 const LONG_HEADER: u8 = 0xF0;
 const NO_RANK: u32 = 0x00FF_FFFF;
@@ -120,6 +124,19 @@ fn front_code(sorted: &[(u32, Vec<u8>)]) -> Result<(Vec<u8>, Vec<u8>), String> {
     Ok((text, heads))
 }
 
+/// Per two-byte prefix, the last block whose head is at most the prefix (0 if none).
+fn prefix_index(sorted: &[(u32, Vec<u8>)]) -> Result<Vec<u8>, String> {
+    let heads: Vec<&[u8]> = sorted.iter().step_by(BLOCK).map(|(_, t)| t.as_slice()).collect();
+    let mut index = Vec::new();
+    for prefix in 0..=u16::MAX {
+        let key = prefix.to_be_bytes();
+        let block = heads.partition_point(|h| *h <= &key[..]).saturating_sub(1);
+        let block = u16::try_from(block).map_err(|_| format!("{} blocks: over 16 bits", heads.len()))?;
+        index.extend_from_slice(&block.to_le_bytes());
+    }
+    Ok(index)
+}
+
 /// Ranks packed little-endian in `bits` bits each, then 3 zero bytes of padding.
 fn pack_ranks(sorted: &[(u32, Vec<u8>)], bits: u32) -> Vec<u8> {
     let mut out = Vec::new();
@@ -164,9 +181,11 @@ fn write_encoding(dir: &Path, name: &str, bpe: &tiktoken_rs::CoreBPE) -> Result<
 
     tokens.sort_by(|a, b| a.1.cmp(&b.1));
     let (text, heads) = front_code(&tokens)?;
+    let index = prefix_index(&tokens)?;
     let ranks = pack_ranks(&tokens, rank_bits);
     write(dir, &format!("{name}_text.bin"), &text)?;
     write(dir, &format!("{name}_heads.bin"), &heads)?;
+    write(dir, &format!("{name}_index.bin"), &index)?;
     write(dir, &format!("{name}_ranks.bin"), &ranks)?;
     write(dir, &format!("{name}_short.bin"), &short_bytes)?;
 
@@ -176,6 +195,7 @@ fn write_encoding(dir: &Path, name: &str, bpe: &tiktoken_rs::CoreBPE) -> Result<
          pub(super) static {upper}: RankTable = RankTable {{\n\
          \x20   text: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}_text.bin\")),\n\
          \x20   heads: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}_heads.bin\")),\n\
+         \x20   index: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}_index.bin\")),\n\
          \x20   ranks: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}_ranks.bin\")),\n\
          \x20   short: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}_short.bin\")),\n\
          \x20   count: {count},\n\

@@ -15,6 +15,9 @@ pub(super) struct RankTable {
     text: &'static [u8],
     /// Per block, the 24-bit offset of its head in `text`.
     heads: &'static [u8],
+    /// Per two-byte prefix `a << 8 | b`, the 16-bit number of the last block whose head is
+    /// at most `[a, b]`.
+    index: &'static [u8],
     /// Per token in sorted order, its rank in `rank_bits` bits, then 3 bytes of padding.
     ranks: &'static [u8],
     /// The 24-bit rank of every two-byte key (index `a << 8 | b`), then of every single
@@ -77,8 +80,14 @@ impl RankTable {
         if let Some(index) = short {
             return u24(self.short, index).filter(|&r| r != 0x00FF_FFFF);
         }
-        // The last block whose head is at most `key`.
-        let (mut lo, mut hi) = (0, self.count.div_ceil(BLOCK));
+        // The last block whose head is at most `key`: at or after the last block whose head
+        // is at most `key`'s first two bytes, and before the first block whose head is above
+        // them plus one (every key that starts with them is below that head).
+        let blocks = self.count.div_ceil(BLOCK);
+        let prefix = usize::from(*key.first()?) << 8 | usize::from(*key.get(1)?);
+        let block_at = |p: usize| self.index.get(p * 2..p * 2 + 2).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])));
+        let mut lo = block_at(prefix)?;
+        let mut hi = if prefix == 0xFFFF { blocks } else { (block_at(prefix + 1)? + 1).min(blocks) };
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             match self.head(mid)?.0.cmp(key) {
