@@ -132,15 +132,26 @@ fn counts_match_line_by_line() {
 fn every_token_round_trips_through_the_tables() {
     for enc in ENCODINGS {
         let reference = reference(enc);
+        let mut ours = std::collections::HashMap::new();
+        let mut previous: Option<Vec<u8>> = None;
+        for item in enc.tokens() {
+            let (rank, bytes) = item.unwrap();
+            assert!(previous.as_ref().is_none_or(|p| *p < bytes), "{enc:?} rank {rank}: tokens out of order");
+            previous = Some(bytes.clone());
+            assert!(ours.insert(rank, bytes).is_none(), "{enc:?} rank {rank} twice");
+        }
         let mut seen = 0;
         for rank in 0..210_000u32 {
-            match (enc.token_bytes(rank), reference.decode_bytes(&[rank])) {
+            match (ours.remove(&rank), reference.decode_bytes(&[rank])) {
                 (Some(ours), Ok(theirs)) => {
                     assert_eq!(ours, theirs.as_slice(), "{enc:?} rank {rank}");
+                    // And back: the lookup that counting uses finds the rank from the bytes.
+                    assert_eq!(enc.rank(&theirs), Some(rank), "{enc:?} bytes of rank {rank}");
                     seen += 1;
                 }
                 (None, Ok(theirs)) => {
                     // Only special tokens are missing from the ordinary table.
+                    assert_eq!(enc.rank(&theirs), None, "{enc:?} special rank {rank}");
                     let text = String::from_utf8(theirs).unwrap();
                     assert!(reference.special_tokens().contains(text.as_str()), "{enc:?} rank {rank} missing");
                 }
@@ -148,7 +159,36 @@ fn every_token_round_trips_through_the_tables() {
                 (None, Err(_)) => {}
             }
         }
+        assert!(ours.is_empty(), "{enc:?}: ranks past 210000: {:?}", ours.keys().take(5).collect::<Vec<_>>());
         assert!(seen >= 100_000, "{enc:?}: {seen} tokens");
+    }
+}
+
+#[test]
+fn bytes_next_to_a_token_are_found_only_if_tiktoken_has_them() {
+    // Keys one byte longer or shorter than a token, or one byte off, are what BPE asks
+    // about all the time; the lookup must give tiktoken's rank, or none where it has none.
+    for enc in ENCODINGS {
+        let reference = reference(enc);
+        let special = reference.special_tokens();
+        let ordinary: std::collections::HashMap<Vec<u8>, u32> = (0..210_000u32)
+            .filter_map(|rank| reference.decode_bytes(&[rank]).ok().map(|bytes| (bytes, rank)))
+            .filter(|(bytes, _)| !special.iter().any(|s| s.as_bytes() == bytes.as_slice()))
+            .collect();
+        assert!(ordinary.len() >= 100_000, "{enc:?}: {} tokens", ordinary.len());
+        let mut found = 0;
+        for bytes in ordinary.keys() {
+            let mut off = bytes.clone();
+            *off.last_mut().unwrap() ^= 1;
+            let variants = [bytes[..bytes.len() - 1].to_vec(), [&bytes[..], b"s"].concat(), [b" ", &bytes[..]].concat(), off];
+            for v in variants {
+                let expected = ordinary.get(&v).copied();
+                assert_eq!(enc.rank(&v), expected, "{enc:?} {v:?}");
+                found += usize::from(expected.is_some());
+            }
+        }
+        // Both outcomes are exercised many times over.
+        assert!(found > 50_000, "{enc:?}: only {found} variants are tokens");
     }
 }
 

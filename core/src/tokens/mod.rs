@@ -10,7 +10,6 @@
 //! exactly tiktoken-rs's `encode_ordinary` tokens (tests/tokens_*.rs compare them).
 
 mod bpe;
-mod phf;
 mod pretokenize;
 mod tables;
 
@@ -120,9 +119,16 @@ impl Encoding {
         Some(out)
     }
 
-    /// The bytes of a token (`None` for a rank that is no ordinary token).
-    pub fn token_bytes(self, rank: u32) -> Option<&'static [u8]> {
-        self.table().token(rank).filter(|b| !b.is_empty())
+    /// The rank of the ordinary token whose bytes are `bytes` (`None`: no such token).
+    pub fn rank(self, bytes: &[u8]) -> Option<u32> {
+        self.table().rank(bytes)
+    }
+
+    /// Every ordinary token as (rank, bytes), in bytewise order of the bytes; a `None` item
+    /// means the embedded tables are corrupt. For verification: it decodes the whole table.
+    /// (Counting needs only bytes to rank; the tables keep no index from rank to bytes.)
+    pub fn tokens(self) -> impl Iterator<Item = Option<(u32, Vec<u8>)>> {
+        self.table().tokens()
     }
 }
 

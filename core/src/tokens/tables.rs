@@ -5,26 +5,26 @@
 //! Invariant: a lookup never panics; bytes that are not a token (or a corrupt table) give
 //! `None`.
 
-use super::phf;
+use std::cmp::Ordering;
 
-/// One encoding's ordinary tokens: their bytes in rank order, and a perfect hash from bytes
-/// to rank.
+/// One encoding's ordinary tokens, sorted bytewise and front-coded in blocks (the layout is
+/// `build_tokens.rs`'s), with the rank of each.
 pub(super) struct RankTable {
-    /// Every token's bytes, concatenated in rank order.
-    bytes: &'static [u8],
-    /// Per rank, the length of its bytes (0 for a rank that is no ordinary token).
-    lens: &'static [u8],
-    /// Per `START_EVERY` ranks, the 24-bit offset in `bytes` of the first one's bytes.
-    starts: &'static [u8],
-    /// Per slot, the 24-bit rank that the perfect hash places there (0xFFFFFF: none).
-    slots: &'static [u8],
-    /// Per bucket, the 16-bit pilot that places its keys.
-    pilots: &'static [u8],
+    /// The front-coded tokens: per block of `BLOCK`, a head (length, bytes), then per token
+    /// a header (shared prefix length `p`, suffix length `s`) and the suffix's bytes.
+    text: &'static [u8],
+    /// Per block, the 24-bit offset of its head in `text`.
+    heads: &'static [u8],
+    /// Per two-byte prefix `a << 8 | b`, the 16-bit number of the last block whose head is
+    /// at most `[a, b]`.
+    index: &'static [u8],
+    /// Per token in sorted order, its rank in `rank_bits` bits, then 3 bytes of padding.
+    ranks: &'static [u8],
     /// The 24-bit rank of every two-byte key (index `a << 8 | b`), then of every single
     /// byte (index `65536 + a`); 0xFFFFFF: not a token.
     short: &'static [u8],
-    slot_count: u64,
-    bucket_count: u64,
+    count: usize,
+    rank_bits: u32,
 }
 
 include!(concat!(env!("OUT_DIR"), "/tokens_tables.rs"));
@@ -35,25 +35,42 @@ fn u24(data: &[u8], index: usize) -> Option<u32> {
     Some(u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16)
 }
 
+/// The length of the prefix that `a` and `b` share.
+#[inline]
+fn shared_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
 impl RankTable {
-    /// The bytes of a token whose length is known to be `len`.
+    /// The rank of the token at sorted position `index`.
     #[inline]
-    fn token_of_len(&self, rank: usize, len: usize) -> Option<&'static [u8]> {
-        let group = rank / START_EVERY;
-        let before: usize = self.lens.get(group * START_EVERY..rank)?.iter().map(|&l| usize::from(l)).sum();
-        let start = u24(self.starts, group)? as usize + before;
-        self.bytes.get(start..start + len)
+    fn rank_at(&self, index: usize) -> Option<u32> {
+        let bit = index * self.rank_bits as usize;
+        let b = self.ranks.get(bit / 8..bit / 8 + 4)?;
+        let word = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let mask = 1u32.checked_shl(self.rank_bits).map_or(u32::MAX, |m| m - 1);
+        Some((word >> (bit % 8)) & mask)
     }
 
-    /// The bytes of a token (empty for a rank that is no ordinary token).
-    pub(super) fn token(&self, rank: u32) -> Option<&'static [u8]> {
-        let len = usize::from(*self.lens.get(rank as usize)?);
-        self.token_of_len(rank as usize, len)
+    /// The head of block `block`, and the offset in `text` just after it.
+    #[inline]
+    fn head(&self, block: usize) -> Option<(&'static [u8], usize)> {
+        let at = u24(self.heads, block)? as usize;
+        let len = usize::from(*self.text.get(at)?);
+        Some((self.text.get(at + 1..at + 1 + len)?, at + 1 + len))
+    }
+
+    /// The header of a non-head token at `at`: (shared prefix, suffix length, suffix start).
+    #[inline]
+    fn header(&self, at: usize) -> Option<(usize, usize, usize)> {
+        match *self.text.get(at)? {
+            LONG_HEADER => Some((usize::from(*self.text.get(at + 1)?), usize::from(*self.text.get(at + 2)?), at + 3)),
+            b => Some((usize::from(b >> 4), usize::from(b & 0x0F), at + 1)),
+        }
     }
 
     /// The rank of the token whose bytes are `key`: one table read for one or two bytes,
-    /// else one hash, one slot, one comparison.
-    #[inline]
+    /// else a binary search over the block heads and a scan of one block.
     pub(super) fn rank(&self, key: &[u8]) -> Option<u32> {
         let short = match *key {
             [a, b] => Some(usize::from(a) << 8 | usize::from(b)),
@@ -63,17 +80,69 @@ impl RankTable {
         if let Some(index) = short {
             return u24(self.short, index).filter(|&r| r != 0x00FF_FFFF);
         }
-        let hash = phf::hash_bytes(key);
-        let bucket = phf::bucket_of(hash, self.bucket_count) as usize;
-        let pilot = self.pilots.get(bucket * 2..bucket * 2 + 2)?;
-        let slot = phf::slot_of(hash, u16::from_le_bytes([pilot[0], pilot[1]]), self.slot_count);
-        let rank = u24(self.slots, slot as usize)?;
-        // Most keys that BPE asks about are not tokens; their length usually differs from
-        // the length of the token in their slot, which rejects them without a comparison.
-        if usize::from(*self.lens.get(rank as usize)?) != key.len() {
-            return None;
+        // The last block whose head is at most `key`: at or after the last block whose head
+        // is at most `key`'s first two bytes, and before the first block whose head is above
+        // them plus one (every key that starts with them is below that head).
+        let blocks = self.count.div_ceil(BLOCK);
+        let prefix = usize::from(*key.first()?) << 8 | usize::from(*key.get(1)?);
+        let block_at = |p: usize| self.index.get(p * 2..p * 2 + 2).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])));
+        let mut lo = block_at(prefix)?;
+        let mut hi = if prefix == 0xFFFF { blocks } else { (block_at(prefix + 1)? + 1).min(blocks) };
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.head(mid)?.0.cmp(key) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Equal => return self.rank_at(mid * BLOCK),
+                Ordering::Greater => hi = mid,
+            }
         }
-        (self.token_of_len(rank as usize, key.len())? == key).then_some(rank)
+        let block = lo.checked_sub(1)?;
+        let (head, mut at) = self.head(block)?;
+        // Invariant of the scan: the current token is below `key` and shares its first
+        // `matched` bytes. A next token that shares more with the current one is below `key`
+        // too; one that shares fewer is above it, and so is every later one.
+        let mut matched = shared_prefix(head, key);
+        let first = block * BLOCK;
+        for index in first + 1..(first + BLOCK).min(self.count) {
+            let (prefix, len, start) = self.header(at)?;
+            at = start + len;
+            match prefix.cmp(&matched) {
+                Ordering::Greater => continue,
+                Ordering::Less => return None,
+                Ordering::Equal => {}
+            }
+            let suffix = self.text.get(start..at)?;
+            let rest = key.get(matched..)?;
+            let same = shared_prefix(suffix, rest);
+            match (suffix.get(same), rest.get(same)) {
+                (None, None) => return self.rank_at(index),
+                (Some(s), Some(r)) if s < r => matched += same,
+                (None, Some(_)) => matched += same,
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// Every token with its rank, in sorted order; `None` marks a corrupt table. For
+    /// verification: it decodes the whole table.
+    pub(super) fn tokens(&self) -> impl Iterator<Item = Option<(u32, Vec<u8>)>> + '_ {
+        let mut current = Vec::new();
+        let mut at = 0;
+        (0..self.count).map(move |index| {
+            if index % BLOCK == 0 {
+                let (head, next) = self.head(index / BLOCK)?;
+                current.clear();
+                current.extend_from_slice(head);
+                at = next;
+            } else {
+                let (prefix, len, start) = self.header(at)?;
+                at = start + len;
+                current.truncate(prefix);
+                current.extend_from_slice(self.text.get(start..at)?);
+            }
+            Some((self.rank_at(index)?, current.clone()))
+        })
     }
 }
 
