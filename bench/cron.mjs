@@ -97,8 +97,11 @@ try {
     process.stderr.write(`${label}: ${stats.wall_ms} ms, ${stats.rows_read} rows read, ${stats.rows_written} written\n`);
   };
   await step(`first run: backfill 6 months, age out past ${RETENTION} days, insights of 7 days`);
-  // Runs after a budget-limited first run finish the tenants it deferred.
-  while (runs.at(-1).tenants_deferred > 0 && runs.length < 10) await step('next run (tenants the first one deferred)');
+  // Each run works off a bounded part of the backlog (AGE_EVENTS_PER_RUN and
+  // REROLL_EVENTS_PER_RUN per tenant, the statement budget): the hourly trigger runs again
+  // until a run finds nothing left to do.
+  const busy = (r) => r.tenants_deferred > 0 || r.days_rerolled > 0 || r.events_deleted > 0;
+  while (busy(runs.at(-1)) && runs.length < 40) await step(`run ${runs.length + 1} (the backlog goes on)`);
   await step('rerun, nothing new');
   // An hour of traffic today (1/24 of an average day: ~230 events), written as the gateway would.
   const hourly = Math.round(N / 183 / 24);

@@ -70,6 +70,34 @@ pub fn mark_stale(tenant: &str, days_json: &str) -> Statement {
     )
 }
 
+/// The start of the tenant's `n`-th event (0-based) before `before_day`, oldest first: where
+/// one run's ageing stops, so that one batch never moves more than about `n` events.
+pub fn nth_event_start(tenant: &str, before_day: i64, n: i64) -> Statement {
+    stmt(
+        "SELECT started_at FROM events WHERE tenant_id = ?1 AND started_at < ?2 ORDER BY started_at LIMIT 1 OFFSET ?3",
+        vec![t(tenant), i(before_day * DAY_MS), i(n)],
+    )
+}
+
+/// The newest of the sorted `days` whose events (`per_day`) add up to at most `budget`,
+/// and always at least one day; sorted. Newest first, so that a backfill cut short leaves
+/// its oldest days: the tenant's first rolled-up day stays after its first event, and the
+/// next run goes on with them.
+pub fn newest_days_within(days: &[i64], per_day: &std::collections::BTreeMap<i64, u64>, budget: u64) -> Vec<i64> {
+    let mut kept = Vec::new();
+    let mut total = 0u64;
+    for &day in days.iter().rev() {
+        let n = per_day.get(&day).copied().unwrap_or(0);
+        if !kept.is_empty() && total.saturating_add(n) > budget {
+            break;
+        }
+        total = total.saturating_add(n);
+        kept.push(day);
+    }
+    kept.reverse();
+    kept
+}
+
 /// Per day of `[from_day, to_day)`: the events' count, cost and latest start, which is
 /// what `rollup_days` remembers of the events a day was rolled up from.
 pub fn fingerprints(tenant: &str, from_day: i64, to_day: i64) -> Statement {
@@ -371,5 +399,23 @@ mod tests {
         assert!(r[1].sql.starts_with("INSERT INTO rollups"));
         let a = age_out("acme", 1, 3, 5);
         assert!(a.last().unwrap().sql.starts_with("DELETE FROM events"), "events go last, in the batch that rolled them up");
+    }
+
+    #[test]
+    fn a_backlog_is_cut_to_the_newest_days_within_the_budget() {
+        let per_day: std::collections::BTreeMap<i64, u64> = [(1, 30), (2, 30), (3, 30), (5, 10), (6, 100)].into_iter().collect();
+        assert_eq!(newest_days_within(&[1, 2, 3, 5], &per_day, 70), vec![2, 3, 5]);
+        assert_eq!(newest_days_within(&[1, 2, 3, 5], &per_day, 69), vec![3, 5]);
+        assert_eq!(newest_days_within(&[1, 2, 3, 5], &per_day, 1_000), vec![1, 2, 3, 5]);
+        assert_eq!(newest_days_within(&[1, 6], &per_day, 50), vec![6], "at least one day, however big");
+        assert_eq!(newest_days_within(&[4, 7], &per_day, 0), vec![4, 7], "days without events (rollups to drop) cost nothing");
+        assert_eq!(newest_days_within(&[], &per_day, 50), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn the_nth_event_query_is_scoped_and_bound() {
+        let s = nth_event_start("acme", 10, 20_000);
+        assert!(s.sql.contains("WHERE tenant_id = ?1"));
+        assert_eq!(s.binds, vec![t("acme"), i(10 * DAY_MS), i(20_000)]);
     }
 }

@@ -35,6 +35,11 @@ pub const MIN_RETENTION_DAYS: i64 = 3;
 /// queries per invocation on the paid plan); tenants beyond it are done by the next run,
 /// which starts its round at another tenant.
 pub const MAX_D1_STATEMENTS: u64 = 950;
+/// Raw events one run ages out per tenant, and events one run re-rolls per tenant (whole
+/// days, at least one): a backlog (a first run over months of events) is worked off over
+/// several runs instead of one batch that outlasts the invocation.
+pub const AGE_EVENTS_PER_RUN: i64 = 20_000;
+pub const REROLL_EVENTS_PER_RUN: u64 = 50_000;
 /// Statements one tenant may need in one run beyond the first (ageing, a few re-roll
 /// batches, one day of insights); a tenant is not started without this much budget left.
 const TENANT_STATEMENTS: u64 = 40;
@@ -144,6 +149,11 @@ struct Bounds {
     last_aged_day: Option<f64>,
     first_rolled_day: Option<f64>,
     first_stale_day: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct StartRow {
+    started_at: f64,
 }
 
 #[derive(Deserialize)]
@@ -273,7 +283,14 @@ async fn tenant_run(r: &mut Runner, tenant: &str, now_ms: i64, retention: i64, b
         // already aged out (late events for it are added to its rollups and deleted).
         let age_end = (today - retention).max(b.last_aged_day.map_or(i64::MIN, |d| day_of(d) + 1));
         if first_day < age_end {
-            let res = r.batch(&rollup_sql::age_out(tenant, first_day, age_end, now_ms)).await?;
+            // Stop before the day of the AGE_EVENTS_PER_RUN-th event (but take at least the
+            // first day): the rest waits for the next run.
+            let nth = r.rows::<StartRow>(&rollup_sql::nth_event_start(tenant, age_end, AGE_EVENTS_PER_RUN)).await?;
+            let stop = match nth.first() {
+                Some(row) => insights::epoch_day(i64::try_from(whole(row.started_at)).unwrap_or(0)).max(first_day + 1).min(age_end),
+                None => age_end,
+            };
+            let res = r.batch(&rollup_sql::age_out(tenant, first_day, stop, now_ms)).await?;
             r.stats.aged_ranges += 1;
             r.stats.events_deleted += res.last().and_then(|x| x.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0) as u64;
         }
@@ -286,7 +303,8 @@ async fn tenant_run(r: &mut Runner, tenant: &str, now_ms: i64, retention: i64, b
             let res = r.batch(&[rollup_sql::fingerprints(tenant, from, to), rollup_sql::day_states(tenant, from, to)]).await?;
             let fps: Vec<Fingerprint> = results(res.first())?;
             let states: Vec<DayState> = results(res.get(1))?;
-            let dirty = dirty_days(&fps, &states, today);
+            let per_day: BTreeMap<i64, u64> = fps.iter().map(|f| (day_of(f.day), whole(f.events))).collect();
+            let dirty = rollup_sql::newest_days_within(&dirty_days(&fps, &states, today), &per_day, REROLL_EVENTS_PER_RUN);
             // One batch per run of consecutive dirty days: a late event far back does
             // not make every day since then be recomputed.
             for (lo, hi) in runs(&dirty) {
