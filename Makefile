@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they need first (scripts/setup.sh).
-.PHONY: dev test setup build bench
+.PHONY: dev test setup build bench fuzz
 dev:            ## run llmobserve locally on 127.0.0.1:$${PORT:-8787}
 	@scripts/dev.sh
 test:           ## run every test
@@ -10,3 +10,5 @@ build:          ## build the worker only
 	@scripts/setup.sh && scripts/build-worker.sh
 bench:          ## the gateway benchmark, side by side with peers (about 10 min; not part of make test)
 	@bench/run.sh
+fuzz:           ## fuzz core's parsers, $${FUZZ_SECONDS:-600} s per target, and add new coverage to the corpus
+	@scripts/setup.sh && scripts/fuzz.sh $${FUZZ_SECONDS:-600} --save
