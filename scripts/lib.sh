@@ -4,6 +4,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORKER_BUILD_VERSION="0.8.7"
+CARGO_FUZZ_VERSION="0.13.2"
 ESBUILD="$ROOT/node_modules/.bin/esbuild"
 WRANGLER="$ROOT/node_modules/.bin/wrangler"
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"

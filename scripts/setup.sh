@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything llmobserve needs to build, run and test, idempotently: the wasm32
 # target (rustup, or Debian's packages when rustup cannot), worker-build, the wasm-bindgen
-# CLI that matches Cargo.lock, npm dependencies from package-lock.json. Safe to rerun:
+# CLI that matches Cargo.lock, npm dependencies from package-lock.json, cargo-fuzz. Safe to rerun:
 # each step checks first and does nothing when it is already done.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -63,5 +63,11 @@ if ! [ -x /usr/bin/chromium ]; then
   log "installing Debian's chromium for the dashboard's browser tests"
   { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } >&2 \
     || die "could not install chromium (apt-get install -y chromium, as root)"
+fi
+# 7. cargo-fuzz, for core's fuzz targets (scripts/fuzz.sh), unoptimised like the tools above
+#    (about 1 minute on 2 cores).
+if ! cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION\$"; then
+  log "installing cargo-fuzz $CARGO_FUZZ_VERSION (about 1 minute on 2 cores)"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --debug --force >&2
 fi
 log "setup complete"

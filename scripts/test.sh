@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: sets up, then runs every test: lints, core/SDK/mock unit and property tests,
-# the schema check, the wasm build, and the end-to-end suite (official openai client ->
+# the schema check, the fuzz targets (60 s each), the wasm build, and the end-to-end suite (official openai client ->
 # worker under wrangler dev/workerd with local D1 -> mock OpenAI upstream).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -29,6 +29,9 @@ python3 "$ROOT/scripts/check-schema.py"
 
 log "dashboard unit tests (formatting)"
 node --test dashboard/test/
+
+log "fuzzing every parser of untrusted input in core, 60 s per target"
+"$ROOT/scripts/fuzz.sh" 60
 
 log "building the worker (and the dashboard) and the mock upstream"
 "$ROOT/scripts/build-worker.sh"

@@ -94,21 +94,29 @@ fn simple_id(text: &str, max: usize) -> bool {
 }
 
 /// Parses `2026-11-28T10:00:00Z`-style RFC 3339 (UTC `Z` or a `+hh:mm` offset, optional
-/// fraction) or Unix milliseconds.
+/// fraction, a leap second `:60`) or Unix milliseconds. Every field is exactly its digits
+/// (no sign, no space) and the date exists.
 fn parse_time(v: &serde_json::Value) -> Option<UnixMillis> {
     if let Some(ms) = v.as_i64() {
         return Some(UnixMillis(ms));
     }
     let s = v.as_str()?;
     let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse::<i64>().ok() };
+    let digits = |t: Option<&str>| -> Option<i64> {
+        let t = t.filter(|t| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit()))?;
+        t.parse::<i64>().ok()
+    };
+    let num = |r: std::ops::Range<usize>| digits(s.get(r));
     if b.len() < 20 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't'))
         || b.get(13) != Some(&b':') || b.get(16) != Some(&b':')
     {
         return None;
     }
     let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+    if !(1..=12).contains(&mo) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    if d < 1 || d > i64::from(crate::query::days_in_month(y, mo as u32)) {
         return None;
     }
     let mut rest = s.get(19..)?;
@@ -126,18 +134,15 @@ fn parse_time(v: &serde_json::Value) -> Option<UnixMillis> {
         "Z" | "z" => 0,
         r if r.len() == 6 && matches!(r.as_bytes()[0], b'+' | b'-') && r.as_bytes()[3] == b':' => {
             let sign = if r.starts_with('-') { -1 } else { 1 };
-            sign * (r.get(1..3)?.parse::<i64>().ok()? * 60 + r.get(4..6)?.parse::<i64>().ok()?)
+            let (oh, om) = (digits(r.get(1..3))?, digits(r.get(4..6))?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            sign * (oh * 60 + om)
         }
         _ => return None,
     };
-    // days_from_civil (Howard Hinnant)
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = crate::query::days_from_civil(y, mo as u32, d as u32);
     Some(UnixMillis(((days * 24 + h) * 60 + mi - offset_min) * 60_000 + sec * 1000 + ms))
 }
 
@@ -401,8 +406,13 @@ impl ReportedEvent {
 /// Parses a batch. `Err` when the body is not a batch at all; otherwise one result per
 /// event, in order.
 pub fn parse_batch(body: &[u8], now: UnixMillis) -> Result<Vec<Result<ReportedEvent, EventError>>, String> {
-    let batch: Batch = serde_json::from_slice(body)
-        .map_err(|e| format!("the body must be JSON like {{\"events\": [...]}}: {e}"))?;
+    let shape = |e: &dyn std::fmt::Display| format!("the body must be JSON like {{\"events\": [...]}}: {e}");
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| shape(&e))?;
+    // Only the documented object: serde would also take a struct from a JSON array.
+    if !value.is_object() {
+        return Err(shape(&"it is not a JSON object"));
+    }
+    let batch: Batch = serde_json::from_value(value).map_err(|e| shape(&e))?;
     if batch.events.len() > MAX_BATCH {
         return Err(format!("at most {MAX_BATCH} events per request, got {}", batch.events.len()));
     }
@@ -441,6 +451,14 @@ mod tests {
         assert_eq!(t(serde_json::json!("1970-01-01T01:00:00+01:00")), Some(UnixMillis(0)));
         assert_eq!(t(serde_json::json!("2000-02-29T12:00:00.5Z")), Some(UnixMillis(951_825_600_500)));
         assert_eq!(t(serde_json::json!(1_795_860_000_250i64)), Some(UnixMillis(1_795_860_000_250)));
+        assert_eq!(t(serde_json::json!("2016-12-31T23:59:60Z")), Some(UnixMillis(1_483_228_800_000)), "leap second");
+        assert_eq!(t(serde_json::json!("2026-11-28T10:00:00.123456+05:30")), Some(UnixMillis(1_795_840_200_123)));
+        // Found by fuzzing: signs and impossible dates were taken as numbers
+        // (`T-3:59:60Z` was 3 hours before midnight, February 30 was March 2).
+        for bad in ["2016-12-31T-3:59:60Z", "+026-11-28T10:00:00Z", "2026-+1-28T10:00:00Z", "2026-02-30T00:00:00Z",
+                    "2026-11-28T10:00:00+-1:00", "2026-11-28T10:00:00+24:00", "2026-11-28T10:00:00+01:60"] {
+            assert_eq!(t(serde_json::json!(bad)), None, "{bad}");
+        }
         for bad in ["2026-13-01T00:00:00Z", "2026-11-28 10:00:00", "yesterday", "2026-11-28T10:00:00", "2026-11-28T10:00:00.Z"] {
             assert_eq!(t(serde_json::json!(bad)), None, "{bad}");
         }
@@ -488,6 +506,11 @@ mod tests {
         let r = parse_batch(body, NOW).unwrap();
         assert!(r[0].is_ok() && r[1].is_err());
         assert!(parse_batch(b"[]", NOW).is_err());
+        // Found by fuzzing: serde reads a struct from an array too, so `[[]]` was an empty
+        // batch. (An event given as an array of its fields is refused by its shape check.)
+        assert!(parse_batch(b"[[]]", NOW).unwrap_err().contains("not a JSON object"));
+        let positional = br#"{"events":[["a","openai","gpt-4o",0]]}"#;
+        assert_eq!(parse_batch(positional, NOW).unwrap()[0].as_ref().unwrap_err().param, "events[0]");
         let big = format!("{{\"events\":[{}]}}", vec!["{}"; MAX_BATCH + 1].join(","));
         assert!(parse_batch(big.as_bytes(), NOW).unwrap_err().contains("at most 1000"));
     }

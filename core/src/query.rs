@@ -268,7 +268,7 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
+pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         4 | 6 | 9 | 11 => 30,
         2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
@@ -303,7 +303,7 @@ pub fn parse_instant(text: &str) -> Result<i64, String> {
         return text.parse::<i64>().ok().filter(|ms| *ms <= MAX_MS).ok_or_else(fail);
     }
     if text.len() == 10 {
-        return parse_day(text).map(|d| d * 86_400_000).ok_or_else(fail);
+        return parse_day(text).map(|d| d * 86_400_000).filter(|ms| (0..=MAX_MS).contains(ms)).ok_or_else(fail);
     }
     let (date, rest) = text.split_once(['T', 't']).ok_or_else(fail)?;
     let day = parse_day(date).ok_or_else(fail)?;
@@ -321,7 +321,11 @@ pub fn parse_instant(text: &str) -> Result<i64, String> {
         }
         (c, sign * i64::from(oh * 60 + om))
     };
-    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let (hms, frac) = match clock.split_once('.') {
+        Some((_, "")) => return Err(fail()),
+        Some(parts) => parts,
+        None => (clock, ""),
+    };
     let mut parts = hms.splitn(3, ':');
     let h = parts.next().and_then(|s| digits(s, 2)).ok_or_else(fail)?;
     let mi = parts.next().and_then(|s| digits(s, 2)).ok_or_else(fail)?;
@@ -450,13 +454,14 @@ impl EventCursor {
     }
 }
 
-/// The position in a ranked list (customers, insights): `o<offset>`.
+/// The position in a ranked list (customers, insights): `o<offset>`, any u32 (every cursor
+/// that [`encode_offset_cursor`] gives out).
 fn offset_cursor(p: &Params) -> Result<u32, QueryError> {
     match p.get("cursor") {
         None => Ok(0),
         Some(c) => c
             .strip_prefix('o')
-            .filter(|n| !n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|n| !n.is_empty() && n.len() <= 10 && n.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|n| n.parse::<u32>().ok())
             .ok_or_else(bad_cursor),
     }
@@ -861,6 +866,11 @@ mod tests {
                     "2025-11-28T10:00:00+2:00", "99999999999999999", "1969-12-31T23:59:59Z", "2025-11-28 10:00:00Z"] {
             assert!(parse_instant(bad).is_err(), "{bad:?}");
         }
+        // Found by fuzzing: a day before 1970 was accepted (as negative milliseconds) while
+        // the same instant in RFC 3339 was refused; a `.` without fraction digits passed.
+        for bad in ["1969-12-31", "0225-11-28", "0000-01-01", "2025-11-28T10:00:00.-08:00", "2025-11-28T10:00:00.Z"] {
+            assert!(parse_instant(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -897,7 +907,12 @@ mod tests {
             assert!(EventCursor::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(CustomersQuery::parse(Some("cursor=o20")).unwrap().offset, 20);
-        for bad in ["o", "o-1", "20", "o1e3", "o9999999999"] {
+        // Found by fuzzing: an offset of 10 digits (a page after offset 999,999,999) was
+        // handed out as next_cursor and then refused.
+        for offset in [1_000_000_999, u32::MAX] {
+            assert_eq!(CustomersQuery::parse(Some(&format!("cursor={}", encode_offset_cursor(offset)))).unwrap().offset, offset);
+        }
+        for bad in ["o", "o-1", "20", "o1e3", "o9999999999", "o04294967296"] {
             assert!(CustomersQuery::parse(Some(&format!("cursor={bad}"))).is_err(), "{bad}");
         }
     }

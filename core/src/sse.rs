@@ -142,8 +142,9 @@ impl SseParser {
         let event = self.event.take();
         if !self.has_data {
             self.data.clear();
-            // A blank line with nothing before it: keep its bytes with the next event.
-            if self.keep_raw && event.is_none() {
+            // A block without data dispatches nothing (a blank line, comments, or an `event:`
+            // alone): keep its bytes with the next event, so that none is lost.
+            if self.keep_raw {
                 self.raw = raw;
             }
             return;
@@ -242,5 +243,20 @@ mod tests {
         let joined: Vec<u8> = out.iter().flat_map(|e| e.raw.clone()).collect();
         assert_eq!(joined, input);
         assert_eq!(out[0].raw, b"data: 1\r\n\r\n");
+    }
+
+    /// Found by fuzzing: the bytes of a block with an `event:` but no data were dropped, so
+    /// a stream rewritten event by event lost them.
+    #[test]
+    fn a_block_without_data_keeps_its_bytes() {
+        let input: &[u8] = b"event: ping\n\ndata: 1\n\nevent: x\n\n";
+        let mut p = SseParser::new(true);
+        let mut out = Vec::new();
+        p.feed(input, &mut out);
+        let rest = p.finish(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].event, None);
+        assert_eq!(out[0].raw, b"event: ping\n\ndata: 1\n\n");
+        assert_eq!(rest, b"event: x\n\n");
     }
 }

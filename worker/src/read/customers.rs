@@ -67,6 +67,6 @@ pub async fn customers(req: &Request, env: &Env, who: &Principal, tenant: &str) 
         "to": time(q.range.to),
         "data": data,
         "has_more": more,
-        "next_cursor": more.then(|| encode_offset_cursor(q.offset + q.limit)),
+        "next_cursor": more.then(|| encode_offset_cursor(q.offset.saturating_add(q.limit))),
     }))
 }

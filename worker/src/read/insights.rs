@@ -61,6 +61,6 @@ pub async fn daily(req: &Request, env: &Env, who: &Principal) -> ApiResult<Respo
         "to": q.to_day,
         "data": data,
         "has_more": more,
-        "next_cursor": more.then(|| encode_offset_cursor(q.offset + q.limit)),
+        "next_cursor": more.then(|| encode_offset_cursor(q.offset.saturating_add(q.limit))),
     }))
 }
