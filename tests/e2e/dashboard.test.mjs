@@ -67,7 +67,11 @@ function seed() {
     insight('in-new', 'acme-corp', '2025-11-11', 'brand_new_kind', 'warning', 'bob', { message: 'Something the dashboard has never seen.', widgets: 4200, share_pct: 12.5 }),
     insight('in-globex', OTHER, '2025-11-12', 'spend_spike', 'critical', null, { explanation: 'globex-secret spent a lot.' }),
   ];
-  return { events, insights };
+  // Two events that the dead-letter consumer could not write (docs/delivery.md): the
+  // overview's delivery card shows the deployment's count (a number, never their content).
+  const ingest_failures = ['evt-lost-1', 'evt-lost-2'].map((id, i) => ({ event_id: id, tenant_id: i ? OTHER : 'acme-corp',
+    stage: 'dead_letter', reason: 'constraint failed', failed_at: day('2025-11-12'), event_row: '{}' }));
+  return { events, insights, ingest_failures };
 }
 
 const SEED = seed();
@@ -169,6 +173,11 @@ test('overview: totals, change against the previous period, and spend by model, 
   const errorsSeeded = cur.filter((e) => e.status_code >= 300).length;
   assert.equal(await text(page, '[data-metric=errors] .metric-value'), String(errorsSeeded));
   assert.equal(await text(page, '[data-metric=unpriced] .metric-value'), '3');
+  // Delivery: the two parked events, from /health, flagged; no other tenant's name with them.
+  await page.waitForSelector('[data-metric=delivery][data-unwritten]');
+  assert.equal(await text(page, '[data-metric=delivery] .metric-value'), '2');
+  assert.match(await page.locator('[data-metric=delivery]').getAttribute('class'), /\bwarn\b/);
+  assert.doesNotMatch(await text(page, '[data-metric=delivery]'), new RegExp(OTHER));
   const tokens = cur.reduce((s, e) => s + e.input_tokens + e.output_tokens, 0);
   assert.equal(await text(page, '[data-metric=tokens] .metric-value'), tokens.toLocaleString('en-US'));
   // Change against the 7 days before, computed here from the seed.

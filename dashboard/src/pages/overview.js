@@ -33,9 +33,11 @@ export async function overview(main, ctx) {
     unpriced: card('unpriced', 'Unpriced calls', formatCount(t.unpriced_calls), null,
       t.unpriced_calls > 0 ? h('a', { href: '#/pricing' }, 'see which models') : 'every call priced'),
     errors: card('errors', 'Errors', formatCount(t.error_calls), 'previous', 'calls that were not 2xx'),
+    delivery: card('delivery', 'Unwritten events', '…', null, 'events of this deployment that could not be stored'),
   };
   main.append(h('section', { class: 'cards', 'aria-label': 'Totals' }, Object.values(cards)));
   performance.mark('llmobserve:overview');
+  showDelivery(cards.delivery, ctx);
   const grouped = t.calls === 0 ? null : get('/costs', { from: range.apiFrom, to: range.apiTo, group_by: `day,${split}` });
   const before = get('/costs', { from: prev.from, to: prev.to });
   before.then((b) => {
@@ -117,6 +119,39 @@ function card(id, label, value, pending, note) {
     h('p', { class: 'metric-value' }, value),
     pending ? h('p', { class: 'delta muted' }, h('span', {}, '…'), ' ', h('span', { class: 'muted' }, 'vs the previous period')) : null,
     h('p', { class: 'muted small note' }, note ?? ''));
+}
+
+/**
+ * The delivery counters of `GET /health` (docs/delivery.md): events of the whole deployment
+ * that could not be written (a count, never their content), in D1 and in this isolate.
+ */
+async function showDelivery(cardEl, ctx) {
+  const value = cardEl.querySelector('.metric-value');
+  const note = cardEl.querySelector('.note');
+  try {
+    const r = await fetch('/health', { cache: 'no-store' });
+    const ingest = (await r.json()).ingest ?? {};
+    if (!ctx.alive()) return;
+    const stored = ingest.unwritten_events;
+    const here = ingest.unwritten_events_this_isolate ?? 0;
+    if (stored === null || stored === undefined) {
+      value.textContent = 'unknown';
+      note.textContent = 'the database did not answer /health';
+      cardEl.classList.add('warn');
+      return;
+    }
+    const total = stored + here;
+    value.textContent = formatCount(total);
+    cardEl.dataset.unwritten = String(total);
+    if (total > 0) {
+      cardEl.classList.add('warn');
+      note.textContent = `${formatCount(stored)} parked in D1, ${formatCount(here)} lost in this isolate: see docs/delivery.md`;
+    } else {
+      note.textContent = `every event stored (write mode ${ingest.write_mode})`;
+    }
+  } catch (e) {
+    if (ctx.alive()) { value.textContent = 'unknown'; note.textContent = `/health: ${e.message}`; }
+  }
 }
 
 function setDelta(cardEl, delta, vs, note) {
