@@ -65,6 +65,16 @@ impl Builder {
         self.bind(SqlValue::Text(s.to_owned()));
     }
 
+    /// ` AND <column> <op> ?n` with `value` bound, when there is a value.
+    fn and_text(&mut self, column: &'static str, op: &'static str, value: Option<&str>) {
+        if let Some(v) = value {
+            for part in [" AND ", column, " ", op, " "] {
+                self.sql(part);
+            }
+            self.text(v);
+        }
+    }
+
     fn int(&mut self, n: i64) {
         self.bind(SqlValue::Int(n));
     }
@@ -74,10 +84,7 @@ impl Builder {
     }
 
     fn filters(&mut self, f: &EventFilters) {
-        if let Some(r) = &f.run_id {
-            self.sql(" AND run_id = ");
-            self.text(r.as_str());
-        }
+        self.and_text("run_id", "=", f.run_id.as_ref().map(|x| x.as_str()));
         if let Some(p) = &f.section_prefix {
             // The section or anything under it, as an index-friendly, case-sensitive
             // range: `p/` <= s < `p0` (`0` is the byte after `/`). LIKE would treat `_` as
@@ -97,14 +104,8 @@ impl Builder {
             self.text(m.as_str());
             self.sql(")");
         }
-        if let Some(p) = &f.provider {
-            self.sql(" AND provider = ");
-            self.text(p.as_str());
-        }
-        if let Some(e) = &f.endpoint {
-            self.sql(" AND endpoint = ");
-            self.text(e.as_str());
-        }
+        self.and_text("provider", "=", f.provider.as_ref().map(|x| x.as_str()));
+        self.and_text("endpoint", "=", f.endpoint.as_ref().map(|x| x.as_str()));
         match f.status {
             None => {}
             Some(StatusFilter::Ok) => self.sql(" AND status_code BETWEEN 200 AND 299"),
@@ -320,18 +321,9 @@ pub fn costs_from_rollups(scope: &ReadScope, f: &EventFilters, group_by: &[Dimen
     b.sql(" AND day IN (SELECT value FROM json_each(");
     b.text(days_json);
     b.sql("))");
-    if let Some(p) = &f.section_prefix {
-        b.sql(" AND section = ");
-        b.text(p.as_str());
-    }
-    if let Some(p) = &f.provider {
-        b.sql(" AND provider = ");
-        b.text(p.as_str());
-    }
-    if let Some(e) = &f.endpoint {
-        b.sql(" AND endpoint = ");
-        b.text(e.as_str());
-    }
+    b.and_text("section", "=", f.section_prefix.as_ref().map(|x| x.as_str()));
+    b.and_text("provider", "=", f.provider.as_ref().map(|x| x.as_str()));
+    b.and_text("endpoint", "=", f.endpoint.as_ref().map(|x| x.as_str()));
     if !group_by.is_empty() {
         b.sql(" GROUP BY ");
         for (i, _) in group_by.iter().enumerate().take(KEY_ALIASES.len()) {
@@ -435,22 +427,10 @@ pub fn run_totals(scope: &ReadScope, run_id: &crate::attribution::RunId) -> Stat
 /// tenant-wide insights can name other customers.
 pub fn insights(scope: &ReadScope, q: &crate::query::InsightsQuery, limit: u32, offset: u32) -> Statement {
     let mut b = Builder::scoped("SELECT id, day, type, severity, customer_id, payload, created_at FROM insights", scope);
-    if let Some(f) = &q.from_day {
-        b.sql(" AND day >= ");
-        b.text(f);
-    }
-    if let Some(t) = &q.to_day {
-        b.sql(" AND day < ");
-        b.text(t);
-    }
-    if let Some(k) = &q.kind {
-        b.sql(" AND type = ");
-        b.text(k);
-    }
-    if let Some(s) = q.severity {
-        b.sql(" AND severity = ");
-        b.text(s.as_str());
-    }
+    b.and_text("day", ">=", q.from_day.as_deref());
+    b.and_text("day", "<", q.to_day.as_deref());
+    b.and_text("type", "=", q.kind.as_deref());
+    b.and_text("severity", "=", q.severity.map(|x| x.as_str()));
     b.sql(" ORDER BY day DESC, CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, created_at DESC, id LIMIT ");
     b.int(i64::from(limit) + 1);
     b.sql(" OFFSET ");
