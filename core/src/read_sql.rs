@@ -65,6 +65,23 @@ impl Builder {
         self.bind(SqlValue::Text(s.to_owned()));
     }
 
+    /// ` GROUP BY` the first `keys` key aliases, ` LIMIT` one more than `max_groups` (so
+    /// that too many groups can be told apart); nothing without keys.
+    fn group_by_keys(&mut self, keys: usize, max_groups: u32) {
+        if keys == 0 {
+            return;
+        }
+        self.sql(" GROUP BY ");
+        for (i, alias) in KEY_ALIASES.iter().take(keys).enumerate() {
+            if i > 0 {
+                self.sql(", ");
+            }
+            self.sql(alias);
+        }
+        self.sql(" LIMIT ");
+        self.int(i64::from(max_groups) + 1);
+    }
+
     /// ` AND <column> <op> ?n` with `value` bound, when there is a value.
     fn and_text(&mut self, column: &'static str, op: &'static str, value: Option<&str>) {
         if let Some(v) = value {
@@ -247,17 +264,7 @@ pub fn costs(scope: &ReadScope, f: &EventFilters, group_by: &[Dimension], max_gr
     b.sql(" FROM events");
     b.where_scope(scope);
     b.filters(f);
-    if !group_by.is_empty() {
-        b.sql(" GROUP BY ");
-        for (i, _) in group_by.iter().enumerate().take(KEY_ALIASES.len()) {
-            if i > 0 {
-                b.sql(", ");
-            }
-            b.sql(KEY_ALIASES[i]);
-        }
-        b.sql(" LIMIT ");
-        b.int(i64::from(max_groups) + 1);
-    }
+    b.group_by_keys(group_by.len(), max_groups);
     b.finish()
 }
 
@@ -324,17 +331,7 @@ pub fn costs_from_rollups(scope: &ReadScope, f: &EventFilters, group_by: &[Dimen
     b.and_text("section", "=", f.section_prefix.as_ref().map(|x| x.as_str()));
     b.and_text("provider", "=", f.provider.as_ref().map(|x| x.as_str()));
     b.and_text("endpoint", "=", f.endpoint.as_ref().map(|x| x.as_str()));
-    if !group_by.is_empty() {
-        b.sql(" GROUP BY ");
-        for (i, _) in group_by.iter().enumerate().take(KEY_ALIASES.len()) {
-            if i > 0 {
-                b.sql(", ");
-            }
-            b.sql(KEY_ALIASES[i]);
-        }
-        b.sql(" LIMIT ");
-        b.int(i64::from(max_groups) + 1);
-    }
+    b.group_by_keys(group_by.len(), max_groups);
     b.finish()
 }
 
