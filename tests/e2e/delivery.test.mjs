@@ -134,10 +134,21 @@ for (const mode of ['queue', 'direct']) {
           for (const o of outages) if (!o.fired && done >= total * o[0]) { o.fired = true; await faults(stack, { d1_down_ms: o[1] }); }
         },
       });
-      const mockCalls = callsOf(await stack.mock.requests(), tenant);
-      const sentIds = new Set(mockCalls.map((m) => `req_mock_${m.seq}`));
-      const rows = await waitRows(stack, tenant, (r) => new Set(r.map((e) => e.upstream_request_id).filter((x) => sentIds.has(x))).size >= sentIds.size, 120_000);
-      await sleep(2000); // anything still in flight (a duplicate) lands
+      // The clients are done, but upstream may not be: a client that left before the first
+      // byte does not stop the gateway reading the answer (and the mock billing it), up to
+      // x-mock-latency-ms later. So the ledger is read again once every call it had seen is
+      // recorded (a row is written only after upstream answered or was aborted), until no
+      // new call appears.
+      let mockCalls = callsOf(await stack.mock.requests(), tenant);
+      for (let round = 0; round < 5; round++) {
+        const sentIds = new Set(mockCalls.map((m) => `req_mock_${m.seq}`));
+        await waitRows(stack, tenant, (r) => new Set(r.map((e) => e.upstream_request_id).filter((x) => sentIds.has(x))).size >= sentIds.size, 120_000);
+        await sleep(2000); // anything still in flight (a duplicate) lands
+        const again = callsOf(await stack.mock.requests(), tenant);
+        const grew = again.length !== mockCalls.length;
+        mockCalls = again;
+        if (!grew) break;
+      }
       const report = reconcile(mockCalls, await storedEvents(stack.stateDir, tenant), calls);
       await faults(stack, { duplicate_queue_sends: false });
       const health = (await stack.api('GET', '/health')).json.ingest;
