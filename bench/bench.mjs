@@ -39,6 +39,7 @@ const { values: argv } = parseArgs({
     profile: { type: 'string', default: 'full' },
     out: { type: 'string' },
     seed: { type: 'string' },
+    only: { type: 'string' }, // comma-separated target ids, for a quick look at a few
   },
 });
 
@@ -55,6 +56,7 @@ const PROFILES = {
 const profileName = argv.profile;
 const P = PROFILES[profileName];
 if (!P) throw new Error(`unknown profile ${profileName}: full, quick or smoke`);
+if (argv.only) P.only = ['direct', 'llmobserve', ...argv.only.split(',')];
 const seed = argv.seed ? Number(argv.seed) : (Date.now() & 0x7fffffff);
 const rng = seeded(seed);
 const CHUNK_DELAY_MS = Number(MOCK_HEADERS['x-mock-chunk-delay-ms']);
@@ -101,20 +103,15 @@ const TARGETS = [
     },
   },
   {
-    id: 'llmobserve', label: 'llmobserve (Miniflare, workerd, local D1)',
-    start: async (mock) => {
-      const w = await startMiniflare('llmobserve', mock.url);
-      return {
-        ...w,
-        headers: {
-          authorization: `Bearer ${w.key}`,
-          'x-llmobserve-tenant': TENANT,
-          'x-llmobserve-customer': 'alice',
-          'x-llmobserve-section': 'agent:bench/step:call',
-          'x-llmobserve-run-id': 'bench-run',
-        },
-      };
-    },
+    // Events go to the queue; its consumer writes them to D1 in batches (EVENT_WRITE_MODE
+    // = queue, docs/delivery.md: the main path at volume).
+    id: 'llmobserve', label: 'llmobserve (Miniflare, workerd, local D1, queue write mode)',
+    start: (mock) => startLlmobserve(mock, 'queue'),
+  },
+  {
+    // Each event written to D1 on its own after the response (EVENT_WRITE_MODE = direct).
+    id: 'llmobserve-direct', label: 'llmobserve, direct write mode (one D1 insert per call)',
+    start: (mock) => startLlmobserve(mock, 'direct'),
   },
   {
     // The JS passthrough plus the D1 statements llmobserve runs per call, on the same
@@ -129,6 +126,20 @@ const TARGETS = [
   { id: 'portkey', label: 'Portkey gateway (node)', start: (mock) => startPortkey(mock.url) },
   { id: 'litellm', label: 'LiteLLM proxy', start: (mock) => startLiteLLM(mock.url) },
 ];
+
+async function startLlmobserve(mock, writeMode) {
+  const w = await startMiniflare('llmobserve', mock.url, { writeMode });
+  return {
+    ...w,
+    headers: {
+      authorization: `Bearer ${w.key}`,
+      'x-llmobserve-tenant': TENANT,
+      'x-llmobserve-customer': 'alice',
+      'x-llmobserve-section': 'agent:bench/step:call',
+      'x-llmobserve-run-id': 'bench-run',
+    },
+  };
+}
 
 /** One non-streamed and one streamed call: each must answer 200 with the mock's reply. */
 async function validate(t) {

@@ -59,6 +59,8 @@ const common = {
   unsafeDirectSockets: [{ host: '127.0.0.1', port: spec.port ?? 0 }],
   compatibilityDate: COMPAT_DATE,
   modules: true,
+  // bench/profile.mjs attaches Chrome DevTools' CPU profiler here.
+  ...(spec.inspectorPort ? { inspectorPort: spec.inspectorPort } : {}),
 };
 const options = spec.kind === 'llmobserve'
   ? {
@@ -74,6 +76,13 @@ const options = spec.kind === 'llmobserve'
         OPENAI_BASE_URL: spec.upstream,
         OPENAI_API_KEY: 'sk-bench-upstream-managed',
         LLMOBSERVE_ADMIN_TOKEN: adminToken,
+        EVENT_WRITE_MODE: spec.writeMode ?? 'queue',
+      },
+      // The queues of wrangler.toml, with the same consumer settings.
+      queueProducers: { EVENTS_QUEUE: 'llmobserve-events' },
+      queueConsumers: {
+        'llmobserve-events': { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: 'llmobserve-events-dlq' },
+        'llmobserve-events-dlq': { maxBatchSize: 100, maxBatchTimeout: 5, maxRetries: 100 },
       },
     }
   : spec.kind === 'passthrough-d1'

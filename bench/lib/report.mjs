@@ -11,7 +11,7 @@ const f = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? 
 const signed = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(d)}`);
 const kib = (b) => `${(b / 1024).toFixed(0)} KiB`;
 
-const ORDER = ['direct', 'js', 'js-workerd', 'js-d1', 'llmobserve', 'portkey', 'litellm'];
+const ORDER = ['direct', 'js', 'js-workerd', 'js-d1', 'llmobserve', 'llmobserve-direct', 'portkey', 'litellm'];
 
 function rowsInOrder(result) {
   const ids = [...new Set([...ORDER, ...Object.keys(result.rows ?? {}), ...Object.keys(result.unavailable ?? {})])];

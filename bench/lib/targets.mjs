@@ -106,8 +106,8 @@ export async function startMock() {
 }
 
 /** llmobserve or the JS passthrough under Miniflare's API, in a host process of its own. */
-export async function startMiniflare(kind, upstream) {
-  const child = spawnGroup(process.execPath, [join(BENCH, 'lib/miniflare-host.mjs'), JSON.stringify({ kind, upstream })],
+export async function startMiniflare(kind, upstream, extra = {}) {
+  const child = spawnGroup(process.execPath, [join(BENCH, 'lib/miniflare-host.mjs'), JSON.stringify({ kind, upstream, ...extra })],
     { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
   const info = await firstJsonLine(`Miniflare (${kind})`, child, 120000);
   // Closing its stdin makes the host dispose of Miniflare and wait for workerd (Miniflare

@@ -11,6 +11,7 @@ pub mod decimal;
 pub mod endpoints;
 pub mod event;
 pub mod gateway;
+pub mod group_commit;
 pub mod insights;
 pub mod key_policy;
 pub mod keys;

@@ -14,9 +14,11 @@
 //! Invariant: an event is dropped only after both D1 and the queue refused it, and then it
 //! is counted (`/health`: `ingest.unwritten_events_this_isolate`) and logged whole.
 
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use llmobserve_core::event::Event;
+use llmobserve_core::group_commit::GroupCommit;
 use serde::{Deserialize, Serialize};
 use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
 
@@ -47,14 +49,43 @@ pub struct EventMessage {
 
 const MESSAGE_VERSION: u32 = 1;
 
-async fn enqueue(env: &Env, row: &EventWrite) -> ApiResult<()> {
+/// What is sent: the same format as [`EventMessage`], borrowing the row.
+#[derive(Serialize)]
+struct OutgoingMessage<'a> {
+    v: u32,
+    event: &'a EventWrite,
+}
+
+/// At most this many events per write: a D1 batch, or a queue `sendBatch` (whose limits
+/// are 100 messages and 256 KB; a batch is also cut at [`MAX_SEND_BYTES`]).
+const MAX_BATCH: usize = 50;
+const MAX_SEND_BYTES: usize = 200_000;
+
+thread_local! {
+    /// The isolate's group commit: events of concurrent calls share one write.
+    static WRITES: Rc<GroupCommit<EventWrite>> = Rc::new(GroupCommit::new(MAX_BATCH));
+}
+
+async fn enqueue(env: &Env, rows: &[Rc<EventWrite>]) -> ApiResult<()> {
     let queue = env.queue(config::EVENTS_QUEUE)?;
     // Sent as JSON text: a JSON object of any shape survives the queue unchanged.
-    let message = serde_json::to_string(&EventMessage { v: MESSAGE_VERSION, event: row.clone() })
-        .map_err(|e| crate::error::ApiError::internal(e.to_string()))?;
-    queue.send(&message).await?;
-    if faults::duplicate_sends() {
-        queue.send(&message).await?;
+    let mut messages = Vec::with_capacity(rows.len());
+    for row in rows {
+        messages.push(
+            serde_json::to_string(&OutgoingMessage { v: MESSAGE_VERSION, event: row })
+                .map_err(|e| crate::error::ApiError::internal(e.to_string()))?,
+        );
+    }
+    let mut rest = messages.as_slice();
+    while !rest.is_empty() {
+        let mut bytes = 0;
+        let n = rest.iter().take_while(|m| { bytes += m.len(); bytes <= MAX_SEND_BYTES }).count().max(1);
+        let (batch, after) = rest.split_at(n);
+        queue.send_batch(batch.to_vec()).await?;
+        if faults::duplicate_sends() {
+            queue.send_batch(batch.to_vec()).await?;
+        }
+        rest = after;
     }
     Ok(())
 }
@@ -65,25 +96,35 @@ fn lost(row: &EventWrite, why: &str) {
     worker::console_error!("event {} LOST ({why}); its row, for a replay: {body}", row.id());
 }
 
-/// Records one event durably (called off the response path, in `waitUntil`).
+/// Records one event durably (called off the response path, in `waitUntil`). Events of
+/// concurrent calls are written together (group commit): one D1 batch or one queue
+/// `sendBatch` for all of them; a call alone is written at once.
 pub async fn deliver(env: &Env, event: &Event) {
     let row = store::event_row(event);
     let mode = config::write_mode(env).unwrap_or(WriteMode::Direct);
+    let writes = WRITES.with(Rc::clone);
+    writes.commit(row, |rows| write(env, mode, rows)).await;
+}
+
+/// One write of a batch of events, by the write mode; each path falls back to the other.
+async fn write(env: &Env, mode: WriteMode, rows: Vec<Rc<EventWrite>>) {
     match mode {
         WriteMode::Direct => {
-            let Err(e) = store::write_events(env, std::slice::from_ref(&row)).await else { return };
-            match enqueue(env, &row).await {
+            let Err(e) = store::write_events(env, &rows).await else { return };
+            match enqueue(env, &rows).await {
                 Ok(()) => {
-                    DEFERRED.fetch_add(1, Ordering::Relaxed);
-                    worker::console_warn!("event {} deferred to the queue: {}", row.id(), e.message);
+                    DEFERRED.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                    for row in &rows {
+                        worker::console_warn!("event {} deferred to the queue: {}", row.id(), e.message);
+                    }
                 }
-                Err(q) => lost(&row, &format!("D1: {}; queue: {}", e.message, q.message)),
+                Err(q) => rows.iter().for_each(|row| lost(row, &format!("D1: {}; queue: {}", e.message, q.message))),
             }
         }
         WriteMode::Queue => {
-            let Err(q) = enqueue(env, &row).await else { return };
-            if let Err(e) = store::write_events(env, std::slice::from_ref(&row)).await {
-                lost(&row, &format!("queue: {}; D1: {}", q.message, e.message));
+            let Err(q) = enqueue(env, &rows).await else { return };
+            if let Err(e) = store::write_events(env, &rows).await {
+                rows.iter().for_each(|row| lost(row, &format!("queue: {}; D1: {}", q.message, e.message)));
             }
         }
     }
@@ -130,7 +171,7 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: &Env) {
             }
         }
     }
-    let rows: Vec<EventWrite> = messages.iter().map(|(_, r)| r.clone()).collect();
+    let rows: Vec<&EventWrite> = messages.iter().map(|(_, r)| r).collect();
     if !dead_letter && store::write_events(env, &rows).await.is_ok() {
         messages.iter().for_each(|(m, _)| m.ack());
         return;

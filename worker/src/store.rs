@@ -189,6 +189,12 @@ pub(crate) const EVENT_INSERT_COLUMNS: [&str; 56] = [
 #[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
 pub struct EventWrite(pub serde_json::Map<String, serde_json::Value>);
 
+impl AsRef<EventWrite> for EventWrite {
+    fn as_ref(&self) -> &EventWrite {
+        self
+    }
+}
+
 impl EventWrite {
     fn text(&self, col: &str) -> Option<&str> {
         self.0.get(col).and_then(serde_json::Value::as_str)
@@ -411,7 +417,7 @@ fn small(n: Option<f64>) -> Option<u32> {
 /// they are recomputed from its earliest new call onwards (`retry::remark_chain`): events
 /// written out of order, twice, or in one batch end with the facts of in-order writes.
 /// Safe to repeat: a write that failed half-way is completed by writing it again.
-pub async fn write_events(env: &Env, rows: &[EventWrite]) -> ApiResult<()> {
+pub async fn write_events<R: AsRef<EventWrite>>(env: &Env, rows: &[R]) -> ApiResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -420,13 +426,14 @@ pub async fn write_events(env: &Env, rows: &[EventWrite]) -> ApiResult<()> {
     // The earliest row of each chain in this batch.
     let mut chains: Vec<(ChainKey, (u64, &str))> = Vec::new();
     for row in rows {
+        let row = row.as_ref();
         let Some(key) = row.chain() else { continue };
         match chains.iter_mut().find(|(k, _)| *k == key) {
             Some((_, first)) => *first = (*first).min(row.position()),
             None => chains.push((key, row.position())),
         }
     }
-    let mut statements = rows.iter().map(|r| insert_statement(&db, r)).collect::<ApiResult<Vec<_>>>()?;
+    let mut statements = rows.iter().map(|r| insert_statement(&db, r.as_ref())).collect::<ApiResult<Vec<_>>>()?;
     for (key, first) in &chains {
         let before = db
             .prepare(format!(

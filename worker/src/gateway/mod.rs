@@ -26,7 +26,7 @@ use llmobserve_core::endpoints::{call_usage, BatchBilling};
 use llmobserve_core::usage::{Usage, UsageSource};
 use worker::{
     AbortController, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
-    Response,
+    Response, ResponseBody,
 };
 
 use crate::auth;
@@ -247,7 +247,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
 
     // 5b. JSON answers are read for their usage and returned byte for byte.
     if reads_response_body(response_type.as_deref()) {
-        let bytes = match upstream.bytes().await {
+        let bytes = match read_whole_body(upstream.body()).await {
             Ok(b) => b,
             Err(e) => {
                 // Upstream broke off mid-body: the call reached upstream, so it is recorded.
@@ -294,6 +294,20 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     record_event(env, ctx, price_call(env, record).await);
     let (_, body) = upstream.into_parts();
     Ok(Response::builder().with_status(status).with_headers(out_headers).body(body))
+}
+
+/// Reads a whole upstream body with one `arrayBuffer()` in the runtime. (`Response::bytes`
+/// pulls a `ReadableStream` chunk by chunk through wasm, taking and releasing a reader
+/// lock each time: about 0.1 ms of CPU per call in the benchmark's profile.)
+async fn read_whole_body(body: &ResponseBody) -> worker::Result<Vec<u8>> {
+    let stream = match body {
+        ResponseBody::Empty => return Ok(Vec::new()),
+        ResponseBody::Body(bytes) => return Ok(bytes.clone()),
+        ResponseBody::Stream(stream) => stream,
+    };
+    let whole = web_sys::Response::new_with_opt_readable_stream(Some(stream))?;
+    let buffer = worker::wasm_bindgen_futures::JsFuture::from(whole.array_buffer()?).await?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Answers a call that got no response from upstream, and records it.
