@@ -1,36 +1,44 @@
 //! Group commit for a single-threaded runtime (one Worker isolate): callers that want an
 //! item written at about the same time share one write.
 //!
-//! The first caller leads: it writes its item with everything that is waiting (up to a
-//! batch limit). Callers arriving while a write is in flight wait; when the write ends,
-//! the leader marks its batch done and hands the lead to the oldest waiter, which writes
-//! the next batch in its own task. So each task writes at most one batch of its own
-//! (a Worker's `waitUntil` is bounded; no task ends up writing for everyone), a caller
-//! alone is written at once (no timer, no added delay), and under load the writes
-//! coalesce.
+//! A caller that finds nobody writing leads: it writes its own item with everything
+//! waiting, then keeps writing what arrived meanwhile, up to [`MAX_ROUNDS`] batches.
+//! A caller that finds a write in flight waits for a leader to write its item.
 //!
-//! If a leader's task is dropped mid-write (its `waitUntil` was cancelled), the waiters of
-//! its batch see their channel closed and write their own items, and the lead passes on.
-//! Items are handed to `write` as shared references so that a waiter keeps its own.
+//! Only a leader does I/O, and only from its own task. This matters in a Worker: each
+//! request has its own I/O context, and a task woken by another request's task runs in
+//! that other request's context, where new I/O would belong to the wrong request (and
+//! dies with it). So a waiter woken by a leader only returns. A waiter does act on its
+//! own timer (`patience`, a future made in its own task): if its item is still waiting
+//! then, it leads. That also rescues items left waiting by a leader that stopped after
+//! [`MAX_ROUNDS`], or whose task was abandoned mid-write (a cancelled `waitUntil` is
+//! never polled again): a leader that made no progress during a waiter's patience no
+//! longer counts.
+//!
+//! A caller alone is written at once (no timer, no added delay); under load the writes
+//! coalesce. Items are handed to `write` as shared references so that a waiter keeps its
+//! own; `write` handles its own failures.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::pin::pin;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
+use futures_util::future::{select, Either};
 
-/// What a waiter is told.
-enum Turn {
-    /// Its item was written in the leader's batch.
-    Done,
-    /// It leads now: it writes its item and what waits behind it.
-    Lead,
-}
+/// Batches one leader writes at most before it stops leading.
+pub const MAX_ROUNDS: usize = 4;
 
 struct State<T> {
-    busy: bool,
-    waiting: VecDeque<(Rc<T>, oneshot::Sender<Turn>)>,
+    /// Leaders writing now (normally 0 or 1).
+    leaders: usize,
+    /// Batches written so far: a waiter sees whether a leader made progress.
+    progress: u64,
+    /// Items waiting, each with the channel that tells its caller it was written.
+    waiting: VecDeque<(u64, Rc<T>, oneshot::Sender<()>)>,
+    next_ticket: u64,
 }
 
 /// A group-commit point; see the module documentation.
@@ -42,68 +50,99 @@ pub struct GroupCommit<T> {
 impl<T> GroupCommit<T> {
     /// A group commit writing at most `max_batch` (at least 1) items at a time.
     pub fn new(max_batch: usize) -> Self {
-        GroupCommit { state: RefCell::new(State { busy: false, waiting: VecDeque::new() }), max_batch: max_batch.max(1) }
+        GroupCommit {
+            state: RefCell::new(State { leaders: 0, progress: 0, waiting: VecDeque::new(), next_ticket: 0 }),
+            max_batch: max_batch.max(1),
+        }
     }
 
-    /// Items waiting for a write (not counting the batch in flight).
+    /// Items waiting for a write (not counting a batch in flight).
     pub fn waiting(&self) -> usize {
         self.state.borrow().waiting.len()
     }
 
-    /// Writes `item`, alone or in a batch with others, with `write` (which handles its
-    /// own failures). Returns once a write that included the item has ended.
-    pub async fn commit<W, F>(&self, item: T, write: W)
+    /// A waiter out of patience takes its item back to lead with it, unless a leader has
+    /// taken it already. A leader that made no progress since the waiter came is dead.
+    fn take_back(&self, ticket: u64, progress_then: u64) -> bool {
+        let mut s = self.state.borrow_mut();
+        let Some(at) = s.waiting.iter().position(|(t, _, _)| *t == ticket) else { return false };
+        s.waiting.remove(at);
+        if s.progress == progress_then {
+            s.leaders = 0;
+        }
+        s.leaders += 1;
+        true
+    }
+
+    /// Writes `item`, alone or in a batch with others, with `write`. Returns once a write
+    /// that included the item has ended. `patience` resolves when this caller stops
+    /// waiting for others and writes itself; make it in the caller's own task.
+    pub async fn commit<W, F, P>(&self, item: T, patience: P, write: W)
     where
         W: Fn(Vec<Rc<T>>) -> F,
         F: Future<Output = ()>,
+        P: Future<Output = ()>,
     {
         let item = Rc::new(item);
         let wait = {
             let mut s = self.state.borrow_mut();
-            if s.busy {
-                let (tx, rx) = oneshot::channel();
-                s.waiting.push_back((Rc::clone(&item), tx));
-                Some(rx)
-            } else {
-                s.busy = true;
+            if s.leaders == 0 {
+                s.leaders += 1;
                 None
+            } else {
+                let ticket = s.next_ticket;
+                s.next_ticket += 1;
+                let (tx, rx) = oneshot::channel();
+                s.waiting.push_back((ticket, Rc::clone(&item), tx));
+                Some((ticket, rx, s.progress))
             }
         };
-        if let Some(rx) = wait {
-            match rx.await {
-                Ok(Turn::Done) => return,
-                Ok(Turn::Lead) => {}
-                Err(oneshot::Canceled) => {
-                    // The leader of our batch was dropped mid-write: write our own item.
-                    write(vec![item]).await;
-                    return;
+        let first = match wait {
+            None => vec![item],
+            Some((ticket, rx, progress_then)) => match select(rx, pin!(patience)).await {
+                // Written by a leader (woken from the leader's task: do nothing more here).
+                Either::Left((Ok(()), _)) => return,
+                // The leader's task was dropped mid-write with our item. We were woken from
+                // its task: write our item once our own timer has woken us.
+                Either::Left((Err(oneshot::Canceled), patience)) => {
+                    patience.await;
+                    self.state.borrow_mut().leaders += 1;
+                    vec![item]
                 }
+                Either::Right(((), rx)) => {
+                    if !self.take_back(ticket, progress_then) {
+                        // A leader has taken it; its write is in flight. (Should that leader's
+                        // task be dropped mid-write, we would be woken from it and could not
+                        // write: Workers never drop a pending task, they abandon it.)
+                        let _ = rx.await;
+                        return;
+                    }
+                    vec![item]
+                }
+            },
+        };
+        let _lead = Lead { gc: self };
+        let mut batch = first;
+        for _ in 0..MAX_ROUNDS {
+            let done = {
+                let mut s = self.state.borrow_mut();
+                let n = s.waiting.len().min(self.max_batch - batch.len());
+                s.waiting.drain(..n).map(|(_, i, tx)| { batch.push(i); tx }).collect::<Vec<_>>()
+            };
+            if batch.is_empty() {
+                break;
+            }
+            write(std::mem::take(&mut batch)).await;
+            self.state.borrow_mut().progress += 1;
+            for tx in done {
+                // A waiter that is gone needs no answer.
+                let _ = tx.send(());
             }
         }
-        // Lead: this item, and the oldest waiters behind it.
-        let lead = Lead { gc: self };
-        let (items, done): (Vec<Rc<T>>, Vec<oneshot::Sender<Turn>>) = {
-            let mut s = self.state.borrow_mut();
-            let n = s.waiting.len().min(self.max_batch - 1);
-            std::iter::once((item, None)).chain(s.waiting.drain(..n).map(|(i, tx)| (i, Some(tx)))).fold(
-                (Vec::with_capacity(n + 1), Vec::with_capacity(n)),
-                |(mut items, mut done), (i, tx)| {
-                    items.push(i);
-                    done.extend(tx);
-                    (items, done)
-                },
-            )
-        };
-        write(items).await;
-        for tx in done {
-            // A waiter that is gone needs no answer.
-            let _ = tx.send(Turn::Done);
-        }
-        drop(lead);
     }
 }
 
-/// The lead, passed on when the leader finishes or is dropped.
+/// A leader's turn; ends when the leader returns or its task is dropped.
 struct Lead<'a, T> {
     gc: &'a GroupCommit<T>,
 }
@@ -111,14 +150,7 @@ struct Lead<'a, T> {
 impl<T> Drop for Lead<'_, T> {
     fn drop(&mut self) {
         let mut s = self.gc.state.borrow_mut();
-        // The oldest waiter still there leads next; waiters whose task is gone are skipped
-        // (their items go with their cancelled tasks, as they would have without batching).
-        while let Some((_, tx)) = s.waiting.pop_front() {
-            if tx.send(Turn::Lead).is_ok() {
-                return;
-            }
-        }
-        s.busy = false;
+        s.leaders = s.leaders.saturating_sub(1);
     }
 }
 
@@ -129,12 +161,25 @@ mod tests {
     use std::pin::Pin;
     use std::task::{Context, Poll, Waker};
 
-    /// A write that stays pending until the test opens the gate.
+    /// A future that stays pending until its flag is set.
     struct Gate(Rc<Cell<bool>>);
     impl Future for Gate {
         type Output = ();
         fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
             if self.0.get() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The `k`th write (0-based): done once more than `k` writes are allowed to finish.
+    struct Write(usize, Rc<Cell<usize>>);
+    impl Future for Write {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            if self.1.get() > self.0 {
                 Poll::Ready(())
             } else {
                 Poll::Pending
@@ -156,96 +201,153 @@ mod tests {
         }
     }
 
-    struct Log {
+    struct World {
         batches: RefCell<Vec<Vec<u32>>>,
-        open: Rc<Cell<bool>>,
+        /// How many writes (the first ones) may finish.
+        allowed: Rc<Cell<usize>>,
+        /// Every caller's patience runs out when set.
+        impatient: Rc<Cell<bool>>,
     }
 
-    impl Log {
+    impl World {
         fn new() -> Self {
-            Log { batches: RefCell::new(Vec::new()), open: Rc::new(Cell::new(false)) }
+            World { batches: RefCell::new(Vec::new()), allowed: Rc::new(Cell::new(0)), impatient: Rc::new(Cell::new(false)) }
         }
-        fn write(&self, items: Vec<Rc<u32>>) -> Gate {
-            self.batches.borrow_mut().push(items.iter().map(|i| **i).collect());
-            Gate(Rc::clone(&self.open))
+        fn write(&self, items: Vec<Rc<u32>>) -> Write {
+            let mut b = self.batches.borrow_mut();
+            b.push(items.iter().map(|i| **i).collect());
+            Write(b.len() - 1, Rc::clone(&self.allowed))
+        }
+        fn open(&self) {
+            self.allowed.set(usize::MAX);
+        }
+        fn task<'a>(&'a self, gc: &'a GroupCommit<u32>, i: u32) -> Option<Task<'a>> {
+            Some(Box::pin(gc.commit(i, Gate(Rc::clone(&self.impatient)), move |b| self.write(b))))
         }
     }
 
     #[test]
     fn a_caller_alone_is_written_at_once() {
         let gc = GroupCommit::new(10);
-        let log = Log::new();
-        log.open.set(true);
-        let mut tasks: Vec<Option<Task<'_>>> = vec![Some(Box::pin(gc.commit(1, |b| log.write(b))))];
+        let w = World::new();
+        w.open();
+        let mut tasks = vec![w.task(&gc, 1)];
         poll_all(&mut tasks);
         assert!(tasks[0].is_none());
-        assert_eq!(*log.batches.borrow(), vec![vec![1]]);
+        assert_eq!(*w.batches.borrow(), vec![vec![1]]);
         assert_eq!(gc.waiting(), 0);
     }
 
     #[test]
-    fn callers_arriving_during_a_write_share_the_next_one_led_by_the_oldest() {
+    fn callers_arriving_during_a_write_are_written_by_the_leader_in_batches() {
         let gc = GroupCommit::new(3);
-        let log = Log::new();
-        let mut tasks: Vec<Option<Task<'_>>> = (1..=6).map(|i| Some(Box::pin(gc.commit(i, |b| log.write(b))) as Task<'_>)).collect();
+        let w = World::new();
+        let mut tasks: Vec<_> = (1..=6).map(|i| w.task(&gc, i)).collect();
         poll_all(&mut tasks);
         // 1 leads alone; 2..6 wait.
-        assert_eq!(*log.batches.borrow(), vec![vec![1]]);
+        assert_eq!(*w.batches.borrow(), vec![vec![1]]);
         assert_eq!(gc.waiting(), 5);
-        log.open.set(true);
-        poll_all(&mut tasks); // 1 finishes and hands the lead to 2, which writes 2, 3, 4
-        poll_all(&mut tasks); // 2 finishes; 3 and 4 are done; 5 leads and writes 5, 6
+        w.open();
         poll_all(&mut tasks);
-        assert_eq!(*log.batches.borrow(), vec![vec![1], vec![2, 3, 4], vec![5, 6]]);
+        // The leader wrote everything; its waiters only returned.
+        assert_eq!(*w.batches.borrow(), vec![vec![1], vec![2, 3, 4], vec![5, 6]]);
         assert!(tasks.iter().all(Option::is_none), "every caller returned");
         assert_eq!(gc.waiting(), 0);
         // Idle again: the next caller leads at once.
-        let mut more: Vec<Option<Task<'_>>> = vec![Some(Box::pin(gc.commit(7, |b| log.write(b))))];
+        let mut more = vec![w.task(&gc, 7)];
         poll_all(&mut more);
         assert!(more[0].is_none());
-        assert_eq!(log.batches.borrow().last(), Some(&vec![7]));
+        assert_eq!(w.batches.borrow().last(), Some(&vec![7]));
     }
 
     #[test]
-    fn a_leader_dropped_mid_write_lets_its_batch_write_itself_and_passes_the_lead() {
-        let gc = GroupCommit::new(2);
-        let log = Log::new();
-        let mut tasks: Vec<Option<Task<'_>>> = (1..=4).map(|i| Some(Box::pin(gc.commit(i, |b| log.write(b))) as Task<'_>)).collect();
-        poll_all(&mut tasks); // 1 leads; 2, 3, 4 wait
-        log.batches.borrow_mut().clear();
-        // 1 finishes and 2 leads with 3; then 2's task is cancelled mid-write.
-        log.open.set(true);
-        poll_all(&mut tasks[..1]);
-        log.open.set(false);
-        poll_all(&mut tasks[1..2]);
-        assert_eq!(*log.batches.borrow(), vec![vec![2, 3]]);
-        tasks[1] = None; // dropped mid-write
-        log.open.set(true);
+    fn a_leader_writes_at_most_max_rounds_batches_and_new_callers_take_over() {
+        let gc = GroupCommit::new(1);
+        let w = World::new();
+        let n = MAX_ROUNDS as u32 + 2;
+        let mut tasks: Vec<_> = (1..=n).map(|i| w.task(&gc, i)).collect();
         poll_all(&mut tasks);
+        w.open();
         poll_all(&mut tasks);
-        let batches = log.batches.borrow();
-        // 3 (whose batch was lost with its leader) writes itself; 4 led next.
-        assert!(batches.contains(&vec![3]), "{batches:?}");
-        assert!(batches.contains(&vec![4]), "{batches:?}");
+        // Leader 1 wrote MAX_ROUNDS batches of one and stopped; two items still wait.
+        assert_eq!(w.batches.borrow().len(), MAX_ROUNDS);
+        assert!(tasks[0].is_none());
+        assert_eq!(gc.waiting(), 2);
+        // A new caller leads and writes them with its own.
+        let mut more = vec![w.task(&gc, 100)];
+        poll_all(&mut more);
+        poll_all(&mut tasks);
+        assert!(more[0].is_none());
         assert!(tasks.iter().all(Option::is_none));
+        let all: Vec<u32> = w.batches.borrow().iter().flatten().copied().collect();
+        let mut sorted = all.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (1..=n).chain([100]).collect::<Vec<_>>(), "each item written once");
+    }
+
+    #[test]
+    fn a_waiter_left_behind_writes_itself_when_its_patience_runs_out() {
+        let gc = GroupCommit::new(1);
+        let w = World::new();
+        let n = MAX_ROUNDS as u32 + 1;
+        let mut tasks: Vec<_> = (1..=n).map(|i| w.task(&gc, i)).collect();
+        poll_all(&mut tasks);
+        w.open();
+        poll_all(&mut tasks);
+        assert_eq!(gc.waiting(), 1, "the leader stopped after MAX_ROUNDS");
+        w.impatient.set(true);
+        poll_all(&mut tasks);
+        assert!(tasks.iter().all(Option::is_none));
+        assert_eq!(w.batches.borrow().last(), Some(&vec![n]));
         assert_eq!(gc.waiting(), 0);
     }
 
     #[test]
-    fn a_waiter_whose_task_is_gone_is_skipped_when_the_lead_passes() {
-        let gc = GroupCommit::new(1);
-        let log = Log::new();
-        let mut tasks: Vec<Option<Task<'_>>> = (1..=3).map(|i| Some(Box::pin(gc.commit(i, |b| log.write(b))) as Task<'_>)).collect();
+    fn an_abandoned_leader_does_not_block_the_rest() {
+        let gc = GroupCommit::new(10);
+        let w = World::new();
+        let mut tasks: Vec<_> = (1..=3).map(|i| w.task(&gc, i)).collect();
         poll_all(&mut tasks);
-        tasks[1] = None; // 2's task is cancelled while it waits
-        log.open.set(true);
+        // 1 leads and its write never ends, and its task is never polled again (a cancelled
+        // waitUntil): it is not dropped either, so it still counts as a leader.
+        let abandoned = tasks[0].take();
+        w.impatient.set(true);
         poll_all(&mut tasks);
         poll_all(&mut tasks);
-        assert_eq!(*log.batches.borrow(), vec![vec![1], vec![3]]);
-        assert!(tasks.iter().all(Option::is_none));
-        // Nobody is left waiting and the next caller leads.
-        let mut more: Vec<Option<Task<'_>>> = vec![Some(Box::pin(gc.commit(9, |b| log.write(b))))];
+        // 2 and 3 ran out of patience, saw no progress, and wrote themselves.
+        let b = w.batches.borrow().clone();
+        assert_eq!(b[0], vec![1]);
+        assert!(b[1..].iter().flatten().copied().collect::<Vec<_>>().len() == 2, "{b:?}");
+        w.open();
+        poll_all(&mut tasks);
+        assert!(tasks.iter().all(Option::is_none), "{b:?}");
+        drop(abandoned);
+        // With everything done and the abandoned task gone, the next caller leads at once.
+        w.impatient.set(false);
+        let mut more = vec![w.task(&gc, 4)];
         poll_all(&mut more);
         assert!(more[0].is_none());
+    }
+
+    #[test]
+    fn a_leader_dropped_mid_write_lets_its_batch_write_itself() {
+        let gc = GroupCommit::new(10);
+        let w = World::new();
+        let mut tasks: Vec<_> = (1..=3).map(|i| w.task(&gc, i)).collect();
+        poll_all(&mut tasks); // 1 leads, 2 and 3 wait
+        w.allowed.set(1);
+        poll_all(&mut tasks[..1]); // 1 writes [1], then takes [2, 3] and starts writing them
+        assert_eq!(*w.batches.borrow(), vec![vec![1], vec![2, 3]]);
+        tasks[0] = None; // dropped mid-write
+        w.open();
+        poll_all(&mut tasks);
+        assert_eq!(w.batches.borrow().len(), 2, "woken from the dropped task, they wait for their own timers");
+        w.impatient.set(true);
+        poll_all(&mut tasks);
+        poll_all(&mut tasks);
+        assert!(tasks.iter().all(Option::is_none));
+        let b = w.batches.borrow();
+        assert_eq!(b.len(), 4, "{b:?}");
+        assert!(b.contains(&vec![2]) && b.contains(&vec![3]), "{b:?}");
     }
 }

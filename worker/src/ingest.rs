@@ -16,11 +16,12 @@
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use llmobserve_core::event::Event;
 use llmobserve_core::group_commit::GroupCommit;
 use serde::{Deserialize, Serialize};
-use worker::{Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
+use worker::{Delay, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
 
 use crate::config::{self, WriteMode};
 use crate::error::ApiResult;
@@ -60,6 +61,8 @@ struct OutgoingMessage<'a> {
 /// are 100 messages and 256 KB; a batch is also cut at [`MAX_SEND_BYTES`]).
 const MAX_BATCH: usize = 50;
 const MAX_SEND_BYTES: usize = 200_000;
+/// How long an event waits for another call's write before it writes itself.
+const PATIENCE_MS: u64 = 100;
 
 thread_local! {
     /// The isolate's group commit: events of concurrent calls share one write.
@@ -97,13 +100,15 @@ fn lost(row: &EventWrite, why: &str) {
 }
 
 /// Records one event durably (called off the response path, in `waitUntil`). Events of
-/// concurrent calls are written together (group commit): one D1 batch or one queue
-/// `sendBatch` for all of them; a call alone is written at once.
+/// concurrent calls are written together (`GroupCommit`): one D1 batch or one queue
+/// `sendBatch` for up to [`MAX_BATCH`] of them; a call alone is written at once.
 pub async fn deliver(env: &Env, event: &Event) {
     let row = store::event_row(event);
     let mode = config::write_mode(env).unwrap_or(WriteMode::Direct);
     let writes = WRITES.with(Rc::clone);
-    writes.commit(row, |rows| write(env, mode, rows)).await;
+    // Made here, in this call's own task: see GroupCommit on I/O contexts.
+    let patience = Delay::from(Duration::from_millis(PATIENCE_MS));
+    writes.commit(row, patience, |rows| write(env, mode, rows)).await;
 }
 
 /// One write of a batch of events, by the write mode; each path falls back to the other.

@@ -11,6 +11,8 @@ mod stream;
 use std::pin::pin;
 use std::time::Duration;
 
+use wasm_bindgen::JsCast;
+
 use futures_util::future::{select, Either};
 use llmobserve_core::attribution::{self, parse_attribution, AttributionError};
 use llmobserve_core::event::{CallRecord, Event, Outcome};
@@ -25,7 +27,7 @@ use llmobserve_core::tokens::{estimate_input_tokens, estimate_output_tokens};
 use llmobserve_core::endpoints::{call_usage, BatchBilling};
 use llmobserve_core::usage::{Usage, UsageSource};
 use worker::{
-    AbortController, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+    AbortController, Context, Date, Delay, Env, Headers, Method, Request,
     Response, ResponseBody,
 };
 
@@ -124,10 +126,12 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     // Ask upstream for exact usage; the observer hides what that adds from the client.
     let hide_usage = facts.stream && api.supports_include_usage() && !facts.include_usage;
 
-    let forward = Headers::new();
-    for (k, v) in &request_headers {
-        if forwards_request_header(k) {
-            forward.append(k, v)?;
+    // The client's headers minus ours and the hop-by-hop ones: one copy in the runtime and
+    // a few deletions, rather than one call into it per header kept.
+    let forward = copy_headers(req.headers())?;
+    for (k, _) in &request_headers {
+        if !forwards_request_header(k) {
+            forward.delete(k)?;
         }
     }
     match creds {
@@ -138,20 +142,25 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
             forward.set("authorization", upstream_authorization)?;
         }
     }
-    let mut init = RequestInit::new();
-    init.with_method(method.clone()).with_headers(forward).with_redirect(RequestRedirect::Manual);
+    // Fetched as fetch(url, init): a Request built first would be built again by fetch.
+    let init = web_sys::RequestInit::new();
+    init.set_method(method.as_ref());
+    init.set_headers(&forward.0);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
     match &body {
         OutgoingBody::None => {}
         OutgoingBody::Read(bytes) => {
             let sent = if hide_usage { with_include_usage(bytes) } else { None };
             let sent = sent.as_deref().unwrap_or(bytes);
-            init.with_body(Some(js_sys::Uint8Array::from(sent).into()));
+            init.set_body(&js_sys::Uint8Array::from(sent));
         }
         OutgoingBody::Passed(stream) => {
-            init.with_body(stream.clone().map(Into::into));
+            if let Some(stream) = stream {
+                init.set_body(stream);
+            }
         }
     }
-    let upstream_req = Request::new_with_init(&upstream_base.url_for(&path_and_query), &init)?;
+    let upstream_url = upstream_base.url_for(&path_and_query);
 
     let base = CallRecord {
         id: id.clone(),
@@ -185,9 +194,9 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     // 4. Call upstream, waiting at most UPSTREAM_TIMEOUT_MS for its response headers.
     let controller = AbortController::default();
     let fetch_started = now();
-    let fetch = Fetch::Request(upstream_req);
     let signal = controller.signal();
-    let send = pin!(fetch.send_with_signal(&signal));
+    init.set_signal(Some(&signal));
+    let send = pin!(fetch_upstream(&upstream_url, &init));
     let deadline = pin!(Delay::from(Duration::from_millis(timeout_ms)));
     let sent = match select(send, deadline).await {
         Either::Left((result, _)) => Some(result),
@@ -214,10 +223,10 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     let headers_at = now();
     let status = upstream.status_code();
     let upstream_headers: Vec<(String, String)> = upstream.headers().entries().collect();
-    let out_headers = Headers::new();
-    for (k, v) in &upstream_headers {
-        if forwards_response_header(k) {
-            out_headers.append(k, v)?;
+    let out_headers = copy_headers(upstream.headers())?;
+    for (k, _) in &upstream_headers {
+        if !forwards_response_header(k) {
+            out_headers.delete(k)?;
         }
     }
     out_headers.set("x-llmobserve-event-id", &id)?;
@@ -294,6 +303,18 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     record_event(env, ctx, price_call(env, record).await);
     let (_, body) = upstream.into_parts();
     Ok(Response::builder().with_status(status).with_headers(out_headers).body(body))
+}
+
+/// A mutable copy of `headers`, made in the runtime.
+fn copy_headers(headers: &Headers) -> worker::Result<Headers> {
+    Ok(Headers(web_sys::Headers::new_with_headers(&headers.0)?))
+}
+
+/// `fetch(url, init)` in the runtime.
+async fn fetch_upstream(url: &str, init: &web_sys::RequestInit) -> worker::Result<Response> {
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let answer = worker::wasm_bindgen_futures::JsFuture::from(global.fetch_with_str_and_init(url, init)).await?;
+    Ok(Response::from(answer.dyn_into::<web_sys::Response>()?))
 }
 
 /// Reads a whole upstream body with one `arrayBuffer()` in the runtime. (`Response::bytes`
