@@ -8,9 +8,9 @@
 //! Only a leader does I/O, and only from its own task. This matters in a Worker: each
 //! request has its own I/O context, and a task woken by another request's task runs in
 //! that other request's context, where new I/O would belong to the wrong request (and
-//! dies with it). So a waiter woken by a leader only returns. A waiter does act on its
-//! own timer (`patience`, a future made in its own task): if its item is still waiting
-//! then, it leads. That also rescues items left waiting by a leader that stopped after
+//! dies with it). So a waiter acts only when its own timer (`patience`, a future made in
+//! its own task) wakes it: if its item was written, it returns then (its task ends in its
+//! own context, timer included); if its item is still waiting, it leads. That also rescues items left waiting by a leader that stopped after
 //! [`MAX_ROUNDS`], or whose task was abandoned mid-write (a cancelled `waitUntil` is
 //! never polled again): a leader that made no progress during a waiter's patience no
 //! longer counts.
@@ -100,8 +100,12 @@ impl<T> GroupCommit<T> {
         let first = match wait {
             None => vec![item],
             Some((ticket, rx, progress_then)) => match select(rx, pin!(patience)).await {
-                // Written by a leader (woken from the leader's task: do nothing more here).
-                Either::Left((Ok(()), _)) => return,
+                // Written by a leader. We were woken from the leader's task: return only
+                // once our own timer wakes us, so that our task ends in its own context.
+                Either::Left((Ok(()), patience)) => {
+                    patience.await;
+                    return;
+                }
                 // The leader's task was dropped mid-write with our item. We were woken from
                 // its task: write our item once our own timer has woken us.
                 Either::Left((Err(oneshot::Canceled), patience)) => {
@@ -249,9 +253,14 @@ mod tests {
         assert_eq!(gc.waiting(), 5);
         w.open();
         poll_all(&mut tasks);
-        // The leader wrote everything; its waiters only returned.
+        // The leader wrote everything; its waiters wait for their own timers to return.
         assert_eq!(*w.batches.borrow(), vec![vec![1], vec![2, 3, 4], vec![5, 6]]);
+        assert!(tasks[0].is_none() && tasks[1..].iter().all(Option::is_some));
+        w.impatient.set(true);
+        poll_all(&mut tasks);
         assert!(tasks.iter().all(Option::is_none), "every caller returned");
+        assert_eq!(w.batches.borrow().len(), 3, "and wrote nothing more");
+        w.impatient.set(false);
         assert_eq!(gc.waiting(), 0);
         // Idle again: the next caller leads at once.
         let mut more = vec![w.task(&gc, 7)];
@@ -276,6 +285,7 @@ mod tests {
         // A new caller leads and writes them with its own.
         let mut more = vec![w.task(&gc, 100)];
         poll_all(&mut more);
+        w.impatient.set(true);
         poll_all(&mut tasks);
         assert!(more[0].is_none());
         assert!(tasks.iter().all(Option::is_none));
@@ -296,6 +306,7 @@ mod tests {
         poll_all(&mut tasks);
         assert_eq!(gc.waiting(), 1, "the leader stopped after MAX_ROUNDS");
         w.impatient.set(true);
+        poll_all(&mut tasks);
         poll_all(&mut tasks);
         assert!(tasks.iter().all(Option::is_none));
         assert_eq!(w.batches.borrow().last(), Some(&vec![n]));
