@@ -92,6 +92,33 @@ for (const mode of ['queue', 'direct']) {
       }
     });
 
+    test('a poison event does not hold back the events written with it, and is retried until it can be written', async () => {
+      const poison = `poison-${mode}`;
+      const tenant = `neighbors-${mode}`;
+      await faults(stack, { poison_tenant: poison });
+      let bad;
+      try {
+        // Sent together, so that they share writes (group commit) and consumer batches:
+        // a write that includes the poison event fails as a whole.
+        const all = await Promise.all([
+          chat(stack, key, { 'x-llmobserve-tenant': poison }),
+          ...Array.from({ length: 8 }, () => chat(stack, key, { 'x-llmobserve-tenant': tenant })),
+        ]);
+        bad = all[0];
+        const sent = all.slice(1);
+        assert.ok(all.every((s) => s.status === 200));
+        const rows = await waitRows(stack, tenant, (r) => r.length >= 8, 30_000);
+        assert.deepEqual(rows.map((r) => r.id).sort(), sent.map((s) => s.id).sort());
+        assert.deepEqual(await storedEvents(stack.stateDir, poison), [], 'not written while D1 refuses it');
+      } finally {
+        await faults(stack, { poison_tenant: '' });
+      }
+      // Retried from the queue, not dropped: written once D1 takes it.
+      const later = await waitRows(stack, poison, (r) => r.length >= 1, 60_000);
+      assert.deepEqual(later.map((r) => r.id), [bad.id]);
+      assert.equal((await stack.api('GET', '/health')).json.ingest.unwritten_events_this_isolate, 0);
+    });
+
     test('retry facts are those of in-order writes when the failed attempt is written after its retry', async () => {
       const tenant = `retries-${mode}`;
       const h = { 'x-llmobserve-tenant': tenant, 'x-llmobserve-run-id': `run-${mode}`, 'x-llmobserve-section': 'agent:a/step:b' };

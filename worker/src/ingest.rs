@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use llmobserve_core::event::Event;
 use llmobserve_core::group_commit::GroupCommit;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use worker::{Delay, Env, MessageBatch, MessageExt, QueueRetryOptionsBuilder, RawMessage};
 
 use crate::config::{self, WriteMode};
@@ -41,25 +41,24 @@ pub fn deferred_here() -> u64 {
     DEFERRED.load(Ordering::Relaxed)
 }
 
-/// A queue message (as JSON text): one event row. `v` versions the format.
-#[derive(Serialize, Deserialize)]
-pub struct EventMessage {
-    pub v: u32,
-    pub event: EventWrite,
-}
-
-const MESSAGE_VERSION: u32 = 1;
-
-/// What is sent: the same format as [`EventMessage`], borrowing the row.
-#[derive(Serialize)]
-struct OutgoingMessage<'a> {
+/// A queue message, as JSON text. `v` versions the format: v1 carries one event
+/// (`event`); v2 (sent since group commit) carries the events of one write (`events`), so
+/// that a write costs one queue operation rather than one per event. Both are read.
+#[derive(Deserialize)]
+struct IncomingMessage {
     v: u32,
-    event: &'a EventWrite,
+    event: Option<EventWrite>,
+    #[serde(default)]
+    events: Vec<EventWrite>,
 }
 
-/// At most this many events per write: a D1 batch, or a queue `sendBatch` (whose limits
-/// are 100 messages and 256 KB; a batch is also cut at [`MAX_SEND_BYTES`]).
+const MESSAGE_VERSION: u32 = 2;
+
+/// At most this many events per write: a D1 batch, or a queue `sendBatch`.
 const MAX_BATCH: usize = 50;
+/// A message's size limit is 128 KB; events are packed into messages of at most this.
+const MAX_MESSAGE_BYTES: usize = 100_000;
+/// A `sendBatch` takes at most 100 messages and 256 KB.
 const MAX_SEND_BYTES: usize = 200_000;
 /// How long an event waits for another call's write before it writes itself.
 const PATIENCE_MS: u64 = 100;
@@ -69,20 +68,38 @@ thread_local! {
     static WRITES: Rc<GroupCommit<EventWrite>> = Rc::new(GroupCommit::new(MAX_BATCH));
 }
 
+/// The messages that carry `rows`: each a v2 message of at most [`MAX_MESSAGE_BYTES`]
+/// (an event larger than that travels alone, and the queue may refuse it).
+fn pack(rows: &[Rc<EventWrite>]) -> ApiResult<Vec<String>> {
+    let head = format!("{{\"v\":{MESSAGE_VERSION},\"events\":[");
+    let mut messages = Vec::new();
+    let mut current = head.clone();
+    for row in rows {
+        let json = serde_json::to_string(&row.0).map_err(|e| crate::error::ApiError::internal(e.to_string()))?;
+        if current.len() > head.len() && current.len() + json.len() + 2 > MAX_MESSAGE_BYTES {
+            current.push_str("]}");
+            messages.push(std::mem::replace(&mut current, head.clone()));
+        }
+        if current.len() > head.len() {
+            current.push(',');
+        }
+        current.push_str(&json);
+    }
+    if current.len() > head.len() {
+        current.push_str("]}");
+        messages.push(current);
+    }
+    Ok(messages)
+}
+
 async fn enqueue(env: &Env, rows: &[Rc<EventWrite>]) -> ApiResult<()> {
     let queue = env.queue(config::EVENTS_QUEUE)?;
     // Sent as JSON text: a JSON object of any shape survives the queue unchanged.
-    let mut messages = Vec::with_capacity(rows.len());
-    for row in rows {
-        messages.push(
-            serde_json::to_string(&OutgoingMessage { v: MESSAGE_VERSION, event: row })
-                .map_err(|e| crate::error::ApiError::internal(e.to_string()))?,
-        );
-    }
+    let messages = pack(rows)?;
     let mut rest = messages.as_slice();
     while !rest.is_empty() {
         let mut bytes = 0;
-        let n = rest.iter().take_while(|m| { bytes += m.len(); bytes <= MAX_SEND_BYTES }).count().max(1);
+        let n = rest.iter().take_while(|m| { bytes += m.len(); bytes <= MAX_SEND_BYTES }).count().clamp(1, 100);
         let (batch, after) = rest.split_at(n);
         queue.send_batch(batch.to_vec()).await?;
         if faults::duplicate_sends() {
@@ -146,28 +163,34 @@ fn retry_later(m: &RawMessage) {
     m.retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(backoff(m)).build());
 }
 
-fn parse(m: &RawMessage) -> Result<EventWrite, String> {
+fn parse(m: &RawMessage) -> Result<Vec<EventWrite>, String> {
     let text = m.body().as_string().ok_or("the message is not JSON text")?;
-    let msg: EventMessage = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    if msg.v != MESSAGE_VERSION {
-        return Err(format!("message version {} is not {MESSAGE_VERSION}", msg.v));
+    let msg: IncomingMessage = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let rows = match (msg.v, msg.event) {
+        (1, Some(event)) => vec![event],
+        (2, None) => msg.events,
+        (v, _) => return Err(format!("message version {v} is not 1 (one event) or 2 (events)")),
+    };
+    if rows.is_empty() {
+        return Err("the message has no events".into());
     }
-    if msg.event.id().is_empty() || msg.event.tenant().is_empty() {
-        return Err("the event has no id or tenant".into());
+    if rows.iter().any(|r| r.id().is_empty() || r.tenant().is_empty()) {
+        return Err("an event has no id or tenant".into());
     }
-    Ok(msg.event)
+    Ok(rows)
 }
 
 /// The queue consumer, for the events queue and its dead-letter queue. Never fails:
 /// every message is acknowledged or retried here (a failing handler would abort the
-/// isolate).
+/// isolate). A message is acknowledged once all its events are written (or, in the
+/// dead-letter queue, parked).
 pub async fn consume(batch: MessageBatch<serde_json::Value>, env: &Env) {
     // The dead-letter queue is the one whose name ends in `-dlq` (wrangler.toml).
     let dead_letter = batch.queue().ends_with("-dlq");
     let mut messages = Vec::new();
     for m in batch.raw_iter() {
         match parse(&m) {
-            Ok(row) => messages.push((m, row)),
+            Ok(rows) => messages.push((m, rows)),
             Err(why) => {
                 // Not an event this worker wrote: nothing to write, and retrying cannot help.
                 UNWRITTEN.fetch_add(1, Ordering::Relaxed);
@@ -176,26 +199,43 @@ pub async fn consume(batch: MessageBatch<serde_json::Value>, env: &Env) {
             }
         }
     }
-    let rows: Vec<&EventWrite> = messages.iter().map(|(_, r)| r).collect();
-    if !dead_letter && store::write_events(env, &rows).await.is_ok() {
+    let all: Vec<&EventWrite> = messages.iter().flat_map(|(_, rows)| rows.iter()).collect();
+    if !dead_letter && store::write_events(env, &all).await.is_ok() {
         messages.iter().for_each(|(m, _)| m.ack());
         return;
     }
-    // One by one: a bad event must not hold back the others.
-    for (m, row) in &messages {
-        match store::write_events(env, std::slice::from_ref(row)).await {
-            Ok(()) => m.ack(),
-            Err(e) if dead_letter && e.code != "d1_unavailable" && database_up(env).await => {
-                // D1 answers, yet this event cannot be written: park it, counted, for a replay.
-                match store::park_failed_event(env, row, "dead_letter", &e.message, now().0.max(0) as u64).await {
-                    Ok(_) => {
-                        worker::console_error!("event {} parked in ingest_failures: {}", row.id(), e.message);
-                        m.ack();
-                    }
-                    Err(_) => retry_later(m),
-                }
+    // Message by message, and event by event in a message that fails: a bad event must
+    // not hold back the others.
+    let mut d1_up = None;
+    for (m, rows) in &messages {
+        if rows.len() > 1 && store::write_events(env, rows).await.is_ok() {
+            m.ack();
+            continue;
+        }
+        let mut all_done = true;
+        for row in rows {
+            let Err(e) = store::write_events(env, std::slice::from_ref(row)).await else { continue };
+            if !dead_letter || e.code == "d1_unavailable" {
+                all_done = false;
+                continue;
             }
-            Err(_) => retry_later(m),
+            if d1_up.is_none() {
+                d1_up = Some(database_up(env).await);
+            }
+            if d1_up != Some(true) {
+                all_done = false;
+                continue;
+            }
+            // D1 answers, yet this event cannot be written: park it, counted, for a replay.
+            match store::park_failed_event(env, row, "dead_letter", &e.message, now().0.max(0) as u64).await {
+                Ok(_) => worker::console_error!("event {} parked in ingest_failures: {}", row.id(), e.message),
+                Err(_) => all_done = false,
+            }
+        }
+        if all_done {
+            m.ack();
+        } else {
+            retry_later(m);
         }
     }
 }
