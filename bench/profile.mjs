@@ -113,6 +113,8 @@ try {
   console.log(`\nself time, top ${top}:\n${rows(self).join('\n')}`);
   console.log(`\ntotal time (inclusive), top ${top}:\n${rows(total).join('\n')}`);
   console.log(`\nprofile: ${file}`);
+  const problems = w.logs().split('\n').filter((l) => /error|exception|closure|context|LOST/i.test(l));
+  console.log(problems.length ? `\nthe worker logged ${problems.length} problem lines, the last ones:\n${problems.slice(-10).join('\n')}` : '\nthe worker logged no errors');
   void idle;
 } finally {
   await w.stop();
