@@ -6,14 +6,9 @@
 //! Invariant: nothing goes upstream before the caller is authenticated and its attribution
 //! is valid; every call that reaches upstream produces exactly one event id.
 
+mod glue;
 mod stream;
 
-use std::pin::pin;
-use std::time::Duration;
-
-use wasm_bindgen::JsCast;
-
-use futures_util::future::{select, Either};
 use llmobserve_core::attribution::{self, parse_attribution, AttributionError};
 use llmobserve_core::event::{CallRecord, Event, Outcome};
 use llmobserve_core::gateway::{
@@ -27,7 +22,7 @@ use llmobserve_core::tokens::{estimate_input_tokens, estimate_output_tokens};
 use llmobserve_core::endpoints::{call_usage, BatchBilling};
 use llmobserve_core::usage::{Usage, UsageSource};
 use worker::{
-    AbortController, Context, Date, Delay, Env, Headers, Method, Request,
+    AbortController, Context, Date, Env, Headers, Method, Request,
     Response, ResponseBody,
 };
 
@@ -79,7 +74,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     let client_signal = req.inner().signal();
 
     // 1. Authenticate before anything else: without a valid key nothing goes upstream.
-    let request_headers: Vec<(String, String)> = req.headers().entries().collect();
+    let request_headers = glue::header_pairs(&req.headers().0);
     let header = |name: &str| {
         request_headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     };
@@ -196,11 +191,10 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     let fetch_started = now();
     let signal = controller.signal();
     init.set_signal(Some(&signal));
-    let send = pin!(fetch_upstream(&upstream_url, &init));
-    let deadline = pin!(Delay::from(Duration::from_millis(timeout_ms)));
-    let sent = match select(send, deadline).await {
-        Either::Left((result, _)) => Some(result),
-        Either::Right(_) => None,
+    let sent = match glue::fetch_within_ms(&upstream_url, &init, timeout_ms).await {
+        Ok(Some(r)) => Some(Ok(Response::from(r))),
+        Ok(None) => None,
+        Err(e) => Some(Err(e)),
     };
     let mut upstream = match sent {
         Some(Ok(r)) => r,
@@ -222,7 +216,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     };
     let headers_at = now();
     let status = upstream.status_code();
-    let upstream_headers: Vec<(String, String)> = upstream.headers().entries().collect();
+    let upstream_headers = glue::header_pairs(&upstream.headers().0);
     let out_headers = copy_headers(upstream.headers())?;
     for (k, _) in &upstream_headers {
         if !forwards_response_header(k) {
@@ -308,13 +302,6 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
 /// A mutable copy of `headers`, made in the runtime.
 fn copy_headers(headers: &Headers) -> worker::Result<Headers> {
     Ok(Headers(web_sys::Headers::new_with_headers(&headers.0)?))
-}
-
-/// `fetch(url, init)` in the runtime.
-async fn fetch_upstream(url: &str, init: &web_sys::RequestInit) -> worker::Result<Response> {
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let answer = worker::wasm_bindgen_futures::JsFuture::from(global.fetch_with_str_and_init(url, init)).await?;
-    Ok(Response::from(answer.dyn_into::<web_sys::Response>()?))
 }
 
 /// Reads a whole upstream body with one `arrayBuffer()` in the runtime. (`Response::bytes`
