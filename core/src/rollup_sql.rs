@@ -98,6 +98,48 @@ pub fn newest_days_within(days: &[i64], per_day: &std::collections::BTreeMap<i64
     kept
 }
 
+/// What one day's events add up to: as they are now ([`fingerprints`]), or as they were
+/// when the day was last rolled up ([`day_states`]). Equal fingerprints mean the rollup
+/// still matches its events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DayFingerprint {
+    pub day: i64,
+    pub events: u64,
+    pub cost_nanousd: u128,
+    pub max_started_at: u64,
+}
+
+/// A rolled-up day: its fingerprint then, when it was rolled up, and whether its raw events
+/// have since been aged out (its rollup is then final).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RolledDay {
+    pub at: DayFingerprint,
+    pub rolled_at_ms: u64,
+    pub aged_out: bool,
+}
+
+/// Days whose rollup does not match their events, sorted: never rolled up, changed since,
+/// last rolled up while still open (before it ended), or rolled up although its events
+/// are gone (deleted by hand: the rollup must go too), unless they were aged out.
+pub fn dirty_days(now: &[DayFingerprint], rolled: &[RolledDay], today: i64) -> Vec<i64> {
+    let by_day: std::collections::BTreeMap<i64, &RolledDay> = rolled.iter().map(|r| (r.at.day, r)).collect();
+    let closed_after = |day: i64| u64::try_from((day + 1).saturating_mul(DAY_MS)).unwrap_or(0);
+    let mut out: Vec<i64> = now
+        .iter()
+        .filter(|f| {
+            let clean = by_day.get(&f.day).is_some_and(|r| {
+                !r.aged_out && r.at == **f && (f.day >= today || r.rolled_at_ms >= closed_after(f.day))
+            });
+            !clean
+        })
+        .map(|f| f.day)
+        .collect();
+    out.extend(by_day.iter().filter(|(day, r)| !r.aged_out && !now.iter().any(|f| f.day == **day)).map(|(day, _)| *day));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Per day of `[from_day, to_day)`: the events' count, cost and latest start, which is
 /// what `rollup_days` remembers of the events a day was rolled up from.
 pub fn fingerprints(tenant: &str, from_day: i64, to_day: i64) -> Statement {
@@ -334,6 +376,51 @@ pub fn write_insights(tenant: &str, day: i64, day_iso: &str, insights_json: &str
 
 #[cfg(test)]
 mod tests {
+    fn fp(day: i64, events: u64) -> DayFingerprint {
+        DayFingerprint { day, events, cost_nanousd: u128::from(events) * 1_000, max_started_at: (day * DAY_MS + 5) as u64 }
+    }
+
+    fn rolled(f: DayFingerprint, rolled_at_ms: u64) -> RolledDay {
+        RolledDay { at: f, rolled_at_ms, aged_out: false }
+    }
+
+    #[test]
+    fn a_day_is_clean_only_when_its_rollup_matches_and_was_made_after_it_closed() {
+        let today = 20;
+        let after = |day: i64| ((day + 1) * DAY_MS) as u64;
+        let now = [fp(10, 3), fp(11, 4), fp(12, 5), fp(13, 6), fp(20, 7)];
+        let states = [
+            rolled(fp(10, 3), after(10)),          // matches, rolled after the day ended: clean
+            rolled(fp(11, 3), after(11)),          // an event came since: dirty
+            rolled(fp(12, 5), after(12) - 1),      // rolled while the day was still open: dirty
+            // 13: never rolled up: dirty
+            rolled(fp(20, 7), after(19)),          // today, matching: clean while it lasts
+        ];
+        assert_eq!(dirty_days(&now, &states, today), vec![11, 12, 13]);
+    }
+
+    #[test]
+    fn any_difference_in_the_fingerprint_makes_a_day_dirty() {
+        let base = fp(10, 3);
+        let at = ((11) * DAY_MS) as u64;
+        for changed in [
+            DayFingerprint { cost_nanousd: base.cost_nanousd + 1, ..base },
+            DayFingerprint { max_started_at: base.max_started_at + 1, ..base },
+            DayFingerprint { events: base.events + 1, ..base },
+        ] {
+            assert_eq!(dirty_days(&[changed], &[rolled(base, at)], 20), vec![10], "{changed:?}");
+        }
+        assert_eq!(dirty_days(&[base], &[rolled(base, at)], 20), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn a_rollup_whose_events_are_gone_is_dirty_unless_they_were_aged_out() {
+        let at = (11 * DAY_MS) as u64;
+        let gone = rolled(fp(10, 3), at);
+        let aged = RolledDay { aged_out: true, ..rolled(fp(9, 3), at) };
+        assert_eq!(dirty_days(&[], &[gone, aged], 20), vec![10]);
+    }
+
     use super::*;
 
     fn all() -> Vec<Statement> {

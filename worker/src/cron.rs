@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use llmobserve_core::insights::{self, DayCost, DayFacts, DayWaste, ModelUsage, BASELINE_DAYS};
 use llmobserve_core::pricing::PriceBook;
 use llmobserve_core::read_sql::Statement;
-use llmobserve_core::rollup_sql::{self, DAY_MS};
+use llmobserve_core::rollup_sql::{self, DayFingerprint, RolledDay};
 use llmobserve_core::views::parse_sum;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -174,6 +174,26 @@ struct DayState {
     aged_out: f64,
 }
 
+fn day_fingerprint(day: f64, events: f64, cost_nanousd: Option<&str>, max_started_at: f64) -> DayFingerprint {
+    DayFingerprint { day: day_of(day), events: whole(events), cost_nanousd: parse_sum(cost_nanousd), max_started_at: whole(max_started_at) }
+}
+
+impl Fingerprint {
+    fn get(&self) -> DayFingerprint {
+        day_fingerprint(self.day, self.events, self.cost_nanousd.as_deref(), self.max_started_at)
+    }
+}
+
+impl DayState {
+    fn get(&self) -> RolledDay {
+        RolledDay {
+            at: day_fingerprint(self.day, self.events, self.cost_nanousd.as_deref(), self.max_started_at),
+            rolled_at_ms: whole(self.rolled_at),
+            aged_out: self.aged_out != 0.0,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct DayRow {
     day: f64,
@@ -304,7 +324,9 @@ async fn tenant_run(r: &mut Runner, tenant: &str, now_ms: i64, retention: i64, b
             let fps: Vec<Fingerprint> = results(res.first())?;
             let states: Vec<DayState> = results(res.get(1))?;
             let per_day: BTreeMap<i64, u64> = fps.iter().map(|f| (day_of(f.day), whole(f.events))).collect();
-            let dirty = rollup_sql::newest_days_within(&dirty_days(&fps, &states, today), &per_day, REROLL_EVENTS_PER_RUN);
+            let now: Vec<DayFingerprint> = fps.iter().map(Fingerprint::get).collect();
+            let rolled: Vec<RolledDay> = states.iter().map(DayState::get).collect();
+            let dirty = rollup_sql::newest_days_within(&rollup_sql::dirty_days(&now, &rolled, today), &per_day, REROLL_EVENTS_PER_RUN);
             // One batch per run of consecutive dirty days: a late event far back does
             // not make every day since then be recomputed.
             for (lo, hi) in runs(&dirty) {
@@ -336,35 +358,6 @@ async fn tenant_run(r: &mut Runner, tenant: &str, now_ms: i64, retention: i64, b
         r.stats.insights += found.len() as u64;
     }
     Ok(())
-}
-
-/// Days whose rollup does not match their events: never rolled up, changed since, or
-/// last rolled up while still open. Sorted.
-fn dirty_days(fps: &[Fingerprint], states: &[DayState], today: i64) -> Vec<i64> {
-    let by_day: BTreeMap<i64, &DayState> = states.iter().map(|s| (day_of(s.day), s)).collect();
-    let mut out = Vec::new();
-    for f in fps {
-        let day = day_of(f.day);
-        let clean = by_day.get(&day).is_some_and(|s| {
-            s.aged_out == 0.0
-                && s.events == f.events
-                && parse_sum(s.cost_nanousd.as_deref()) == parse_sum(f.cost_nanousd.as_deref())
-                && s.max_started_at == f.max_started_at
-                && (day >= today || s.rolled_at >= ((day + 1) * DAY_MS) as f64)
-        });
-        if !clean {
-            out.push(day);
-        }
-    }
-    // A rolled-up day whose events are gone (deleted by hand): its rollup must go too.
-    for (day, s) in &by_day {
-        if s.aged_out == 0.0 && !fps.iter().any(|f| day_of(f.day) == *day) {
-            out.push(*day);
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// Consecutive days as half-open ranges: `[1, 2, 3, 7]` -> `[(1, 4), (7, 8)]`.

@@ -196,7 +196,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         Ok(None) => None,
         Err(e) => Some(Err(e)),
     };
-    let mut upstream = match sent {
+    let upstream = match sent {
         Some(Ok(r)) => r,
         Some(Err(e)) => {
             worker::console_error!("upstream fetch failed: {e}");
@@ -237,7 +237,10 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
             OutgoingBody::Read(b) => b,
             _ => Vec::new(),
         };
-        let (pump, body) = stream::observed(upstream.stream()?, StreamObserver::new(api, hide_usage), controller);
+        let ResponseBody::Stream(upstream_body) = upstream.body() else {
+            return Err(ApiError::internal("an event stream without a body"));
+        };
+        let (pump, body) = stream::observed(upstream_body, StreamObserver::new(api, hide_usage), controller);
         out_headers.append("server-timing", &server_timing(started, fetch_started, headers_at, now()))?;
         let env = env.clone();
         ctx.wait_until(async move {
@@ -245,7 +248,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
             let record = finish_stream_record(record, api, &request_body, end);
             ingest::deliver(&env, &price_call(&env, record).await).await
         });
-        return Ok(Response::builder().with_status(status).with_headers(out_headers).from_stream(body)?);
+        return Ok(Response::builder().with_status(status).with_headers(out_headers).stream(body));
     }
 
     // 5b. JSON answers are read for their usage and returned byte for byte.

@@ -10,18 +10,16 @@
 //! delivery test lost 1 in 3 such calls). Now the event depends only on upstream and on
 //! the client's disconnect signal.
 
-use std::pin::{pin, Pin};
-use std::task::{Context, Poll};
+use std::pin::pin;
 use std::time::Duration;
 
-use futures_channel::mpsc;
 use futures_util::future::{select, Either};
-use futures_util::{Stream, StreamExt};
 use llmobserve_core::event::Outcome;
 use llmobserve_core::stream::StreamObserver;
 use llmobserve_core::time::UnixMillis;
-use worker::{AbortController, ByteStream, Delay};
+use worker::{AbortController, Delay};
 
+use super::glue::{chunk_of, ChunkReader, ClientStream};
 use super::now;
 
 /// How a stream ended, with everything observed on the way.
@@ -34,31 +32,19 @@ pub struct StreamEnd {
 /// How often the pump looks for a client that went away while upstream is silent.
 const CLIENT_CHECK: Duration = Duration::from_secs(1);
 
-/// The client's body: the chunks the pump forwards. It ends when the pump is done; it
-/// never errors (erroring a wasm-streams body wedges workerd, seen with 1.20260426).
-pub struct ClientBody {
-    rx: mpsc::UnboundedReceiver<Vec<u8>>,
-}
-
-impl Stream for ClientBody {
-    type Item = worker::Result<Vec<u8>>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().rx.poll_next_unpin(cx).map(|c| c.map(Ok))
-    }
-}
-
-/// The pump and the client's body of one streamed call.
+/// The pump of one streamed call.
 pub struct Pump {
-    upstream: ByteStream,
+    upstream: ChunkReader,
     observer: StreamObserver,
     abort: AbortController,
-    tx: mpsc::UnboundedSender<Vec<u8>>,
+    client: ClientStream,
 }
 
-pub fn observed(upstream: ByteStream, observer: StreamObserver, abort: AbortController) -> (Pump, ClientBody) {
-    let (tx, rx) = mpsc::unbounded();
-    (Pump { upstream, observer, abort, tx }, ClientBody { rx })
+/// The pump of a streamed call, and the client's body, which the pump fills.
+pub fn observed(upstream: &web_sys::ReadableStream, observer: StreamObserver, abort: AbortController) -> (Pump, web_sys::ReadableStream) {
+    let client = ClientStream::new();
+    let body = client.readable();
+    (Pump { upstream: ChunkReader::new(upstream), observer, abort, client }, body)
 }
 
 impl Pump {
@@ -66,45 +52,53 @@ impl Pump {
         if outcome == Outcome::StreamCancelled {
             self.abort.abort();
         }
+        self.client.close();
         StreamEnd { observer: self.observer, outcome, ended_at: now() }
     }
 
     /// Runs until the stream ends. `client` is the incoming request's signal, aborted when
     /// the client disconnects.
     pub async fn run(mut self, client: web_sys::AbortSignal) -> StreamEnd {
+        // One timer for the whole stream, renewed each time it fires; one read in flight,
+        // kept across ticks (dropping it would drop its chunk).
+        let mut tick = pin!(Delay::from(CLIENT_CHECK));
+        let mut read = None;
         loop {
-            let next = {
-                let chunk = self.upstream.next();
-                let tick = pin!(Delay::from(CLIENT_CHECK));
-                match select(chunk, tick).await {
-                    Either::Left((chunk, _)) => Some(chunk),
-                    Either::Right(_) => None,
+            let pending = read.get_or_insert_with(|| self.upstream.read());
+            let next = match select(pending, tick.as_mut()).await {
+                Either::Left((chunk, _)) => {
+                    read = None;
+                    Some(chunk_of(chunk))
+                }
+                Either::Right(((), _)) => {
+                    tick.set(Delay::from(CLIENT_CHECK));
+                    None
                 }
             };
-            let client_gone = client.aborted() || self.tx.is_closed();
+            let client_gone = client.aborted();
             match next {
                 None if client_gone => return self.end(Outcome::StreamCancelled),
                 None => continue,
-                Some(Some(Ok(chunk))) => {
+                Some(Ok(Some(chunk))) => {
                     let out = match self.observer.observe(&chunk) {
                         None => chunk,
                         Some(bytes) => bytes,
                     };
-                    if !out.is_empty() && self.tx.unbounded_send(out).is_err() {
+                    if !out.is_empty() && !self.client.push(&out) {
                         return self.end(Outcome::StreamCancelled);
                     }
                     if client_gone {
                         return self.end(Outcome::StreamCancelled);
                     }
                 }
-                Some(Some(Err(e))) => {
+                Some(Err(e)) => {
                     // Upstream broke off: the client's body ends; the event records it.
-                    worker::console_warn!("upstream stream broke off: {e}");
+                    worker::console_warn!("upstream stream broke off: {:?}", e.as_string());
                     return self.end(Outcome::StreamInterrupted);
                 }
-                Some(None) => {
+                Some(Ok(None)) => {
                     if let Some(tail) = self.observer.finish().filter(|t| !t.is_empty()) {
-                        let _ = self.tx.unbounded_send(tail);
+                        let _ = self.client.push(&tail);
                     }
                     let outcome = if self.observer.looks_complete() { Outcome::Completed } else { Outcome::StreamInterrupted };
                     return self.end(outcome);
