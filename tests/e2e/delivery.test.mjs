@@ -7,7 +7,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './harness.mjs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { plan, runLoad, storedEvents, reconcile, printReport, callsOf } from './load.mjs';
+import { d1Files } from './d1.mjs';
 import { checkResponse } from './openapi.mjs';
 
 const FAULTS = { LLMOBSERVE_FAULT_INJECTION: 'allow-test-faults' };
@@ -204,3 +207,59 @@ for (const mode of ['queue', 'direct']) {
     });
   });
 }
+
+/** The rows of ingest_failures, straight from the local D1 file (read-only). */
+async function ingestFailures(stateDir) {
+  const files = (await d1Files(stateDir)).filter((f) => !f.includes('metadata'));
+  const py = `
+import json, sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+db.row_factory = sqlite3.Row
+print(json.dumps([dict(r) for r in db.execute("SELECT * FROM ingest_failures")]))
+`;
+  const { stdout } = await promisify(execFile)('python3', ['-c', py, files[0]]);
+  return JSON.parse(stdout);
+}
+
+describe('the dead-letter queue (events queue with max_retries = 1)', () => {
+  let stack;
+  let key;
+  before(async () => {
+    stack = await startStack({ vars: { EVENT_WRITE_MODE: 'queue', ...FAULTS }, queueMaxRetries: 1 });
+    key = (await stack.createKey({ name: 'dlq', scopes: ['ingest'] })).key;
+  });
+  after(async () => { await stack?.stop(); });
+
+  test('an event D1 keeps refusing is parked in ingest_failures with its row, and counted in /health', async () => {
+    const poison = 'poison-dlq';
+    const tenant = 'neighbors-dlq';
+    await faults(stack, { poison_tenant: poison });
+    const all = await Promise.all([
+      chat(stack, key, { 'x-llmobserve-tenant': poison }),
+      ...Array.from({ length: 4 }, () => chat(stack, key, { 'x-llmobserve-tenant': tenant })),
+    ]);
+    assert.ok(all.every((s) => s.status === 200));
+    const rows = await waitRows(stack, tenant, (r) => r.length >= 4, 30_000);
+    assert.deepEqual(rows.map((r) => r.id).sort(), all.slice(1).map((s) => s.id).sort());
+    // Tried, retried once, moved to the dead-letter queue, whose consumer finds D1 up and
+    // the event still refused: parked.
+    const deadline = Date.now() + 90_000;
+    let ingest;
+    for (;;) {
+      ingest = (await stack.api('GET', '/health')).json.ingest;
+      if (ingest.unwritten_events >= 1 || Date.now() > deadline) break;
+      await sleep(500);
+    }
+    assert.equal(ingest.unwritten_events, 1, JSON.stringify(ingest));
+    const [parked, ...more] = await ingestFailures(stack.stateDir);
+    assert.deepEqual(more, []);
+    assert.equal(parked.event_id, all[0].id);
+    assert.equal(parked.tenant_id, poison);
+    assert.equal(parked.stage, 'dead_letter');
+    assert.match(parked.reason, /cannot be written/);
+    // The parked row is the whole event, ready for a replay.
+    assert.equal(JSON.parse(parked.event_row).id, all[0].id);
+    assert.deepEqual(await storedEvents(stack.stateDir, poison), []);
+    await faults(stack, { poison_tenant: '' });
+  });
+});

@@ -94,7 +94,7 @@ export async function startStack(opts = {}) {
   }
 }
 
-async function startStackOnce({ upstreamApiKey = 'sk-upstream-managed-key', vars = {}, upstreamUrl, prepare, checkLeaks = true, testScheduled = false } = {}) {
+async function startStackOnce({ upstreamApiKey = 'sk-upstream-managed-key', vars = {}, upstreamUrl, prepare, checkLeaks = true, testScheduled = false, queueMaxRetries } = {}) {
   const mock = await startMock();
   const state = await mkdtemp(join(tmpdir(), 'llmobserve-e2e-'));
   let wrangler;
@@ -106,23 +106,40 @@ async function startStackOnce({ upstreamApiKey = 'sk-upstream-managed-key', vars
     throw e;
   };
   try {
-    return await startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, prepare, checkLeaks, testScheduled, spawned: (w) => { wrangler = w; } });
+    const config = queueMaxRetries === undefined ? [] : ['--config', await configWithRetries(state, queueMaxRetries)];
+    return await startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, prepare, checkLeaks, testScheduled, config, spawned: (w) => { wrangler = w; } });
   } catch (e) {
     return abandon(e);
   }
 }
 
-async function startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, prepare, checkLeaks, testScheduled, spawned }) {
+/**
+ * wrangler.toml with the events queue's `max_retries` set to `n` (so that a test reaches
+ * the dead-letter queue in seconds), written into `dir` with its paths made absolute.
+ */
+async function configWithRetries(dir, n) {
+  let toml = await readFile(join(ROOT, 'wrangler.toml'), 'utf8');
+  toml = toml.replace(/^max_retries = 10$/m, `max_retries = ${n}`)
+    .replace(/^main = "(.*)"$/m, (_, p) => `main = "${join(ROOT, p)}"`)
+    .replace(/^migrations_dir = "(.*)"$/m, (_, p) => `migrations_dir = "${join(ROOT, p)}"`)
+    .replace(/^directory = "(.*)"$/m, (_, p) => `directory = "${join(ROOT, p)}"`);
+  if (!toml.includes(`max_retries = ${n}`)) throw new Error('wrangler.toml has no "max_retries = 10" line to replace');
+  const file = join(dir, 'wrangler.toml');
+  await writeFile(file, toml);
+  return file;
+}
+
+async function startWorker({ mock, state, upstreamApiKey, vars, upstreamUrl, prepare, checkLeaks, testScheduled, config = [], spawned }) {
   const adminToken = `test-admin-${randomBytes(16).toString('hex')}`;
   const envFile = join(state, 'secrets.env');
   await writeFile(envFile, `LLMOBSERVE_ADMIN_TOKEN=${adminToken}\nOPENAI_API_KEY=${upstreamApiKey}\n`);
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
-  await run(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], { cwd: ROOT, env });
+  await run(WRANGLER, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, ...config], { cwd: ROOT, env });
   if (prepare) await prepare(state);
   const port = await freePort();
   const inspector = await freePort();
   const wrangler = spawnGroup(WRANGLER, [
-    'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    'dev', ...config, '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
     '--persist-to', state, '--env-file', envFile, '--var', `OPENAI_BASE_URL:${upstreamUrl ?? mock.url}`,
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
     '--show-interactive-dev-session=false',
