@@ -189,6 +189,21 @@ impl Properties {
         Ok(())
     }
 
+    /// Sets one property, replacing its value if it is there (the SDK's `setProperty`).
+    pub fn set(&mut self, source: &str, name: &str, value: &str) -> Result<(), AttributionError> {
+        let mut without = self.clone();
+        without.remove(name);
+        without.insert(source, name, value)?;
+        *self = without;
+        Ok(())
+    }
+
+    /// Removes a property if it is there.
+    pub fn remove(&mut self, name: &str) {
+        let name = name.to_ascii_lowercase();
+        self.0.retain(|(k, _)| *k != name);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -260,6 +275,25 @@ pub fn parse_attribution<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_replaces_a_property_and_keeps_the_limits() {
+        let mut p = Properties::default();
+        p.set("setProperty", "Feature", "a").unwrap();
+        p.set("setProperty", "feature", "b").unwrap();
+        assert_eq!(p.iter().collect::<Vec<_>>(), vec![("feature", "b")]);
+        assert!(p.set("setProperty", "bad name", "x").unwrap_err().reason.contains("property names"));
+        assert!(p.set("setProperty", "feature", "").unwrap_err().reason.contains("property values"));
+        assert_eq!(p.iter().collect::<Vec<_>>(), vec![("feature", "b")], "a refused set changes nothing");
+        for i in 1..MAX_PROPERTIES {
+            p.set("setProperty", &format!("p{i}"), "v").unwrap();
+        }
+        assert!(p.set("setProperty", "one_more", "v").unwrap_err().reason.contains("at most"));
+        p.set("setProperty", "feature", "c").unwrap(); // replacing is not adding
+        p.remove("FEATURE");
+        assert_eq!(p.iter().count(), MAX_PROPERTIES - 1);
+        assert!(p.iter().all(|(k, _)| k != "feature"));
+    }
 
     #[test]
     fn reference_scenario_headers_parse() {

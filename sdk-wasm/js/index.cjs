@@ -37,13 +37,13 @@ const newRunId = () => rule(core.newRunId, Date.now(), random(10));
 // ---------------------------------------------------------------------------------------
 // The context store.
 //
-// A store is { run, section }: `run` ({ tenantId, customerId, runId }) is shared by the
-// whole request and changed by setTenantId/setCustomerId; `section` is the path of the code
+// A store is { run, section }: `run` ({ tenantId, customerId, runId, properties }) is shared
+// by the whole request and changed by setTenantId/setCustomerId/setProperty; `section` is the path of the code
 // that entered it, and ends when that code's callback returns.
 
 const als = new AsyncLocalStorage();
 /** The context of code that runs outside any request: scripts, jobs, startup. */
-const processScope = { run: { tenantId: null, customerId: null, runId: newRunId() }, section: null };
+const processScope = { run: { tenantId: null, customerId: null, runId: newRunId(), properties: null }, section: null };
 let middlewareInUse = false;
 let warnedOutsideRequest = false;
 
@@ -62,12 +62,13 @@ function currentScope() {
 
 function newScope(init = {}) {
   if (init === null || typeof init !== 'object') throw new LlmobserveError('the run context must be an object');
-  const { tenantId, customerId, runId } = init;
+  const { tenantId, customerId, runId, properties } = init;
   return {
     run: {
       tenantId: tenantId == null ? null : rule(core.checkTenantId, tenantId),
       customerId: customerId == null ? null : rule(core.checkCustomerId, customerId),
       runId: runId == null ? newRunId() : rule(core.checkRunId, runId),
+      properties: properties == null ? null : checkedProperties(properties),
     },
     section: null,
   };
@@ -89,6 +90,30 @@ function setCustomerId(customerId) {
   currentScope().run.customerId = customerId == null ? null : rule(core.checkCustomerId, customerId);
 }
 
+/** Properties (an object of strings) as the gateway will accept them: names lower-cased. */
+function checkedProperties(properties) {
+  if (typeof properties !== 'object' || Array.isArray(properties)) throw new LlmobserveError('properties must be an object of strings');
+  const json = rule(core.checkProperties, JSON.stringify(properties));
+  return Object.keys(JSON.parse(json)).length ? json : null;
+}
+
+/**
+ * Sets a free-form property of the current run (`null` removes it): every call of the run
+ * sends it as `x-llmobserve-property-<name>`, and reported events carry it. Names are
+ * 1 to 64 of a-z 0-9 _ - (lower-cased), values 1 to 256 printable ASCII characters; at
+ * most 16 properties.
+ */
+function setProperty(name, value) {
+  if (typeof name !== 'string') throw new LlmobserveError('setProperty(name, value): name must be a string');
+  if (value != null && typeof value !== 'string') throw new LlmobserveError(`setProperty(name, value): the value of ${JSON.stringify(name)} must be a string or null`);
+  const run = currentScope().run;
+  const props = run.properties ? JSON.parse(run.properties) : {};
+  const key = name.toLowerCase();
+  delete props[key];
+  if (value != null) props[key] = value;
+  run.properties = checkedProperties(props);
+}
+
 /** Runs `fn` one section deeper; async work started inside stays in the section. */
 function section(name, fn) {
   if (typeof fn !== 'function') throw new TypeError('section(name, fn): fn must be a function');
@@ -106,13 +131,15 @@ function getContext() {
     sectionPath: s.section,
     runId: s.run.runId,
     attempt: rule(core.sectionAttempt, opt(s.section)) ?? null,
+    properties: Object.freeze(s.run.properties ? JSON.parse(s.run.properties) : {}),
   });
 }
 
 /** The x-llmobserve-* headers of the current context, as a plain object. */
 function getHeaders() {
   const s = currentScope();
-  const flat = rule(core.contextHeaders, opt(s.run.tenantId), opt(s.run.customerId), opt(s.section), opt(s.run.runId));
+  const flat = rule(core.contextHeaders, opt(s.run.tenantId), opt(s.run.customerId), opt(s.section), opt(s.run.runId),
+    opt(s.run.properties));
   const out = {};
   for (let i = 0; i < flat.length; i += 2) out[flat[i]] = flat[i + 1];
   return out;
@@ -285,6 +312,11 @@ let exitHookInstalled = false;
 function report(event) {
   const c = requireConfig('report()');
   const s = currentScope();
+  // The run's properties, under the event's own.
+  if (s.run.properties && event && typeof event === 'object' && !Array.isArray(event)) {
+    const own = event.properties && typeof event.properties === 'object' ? event.properties : {};
+    event = { ...event, properties: { ...JSON.parse(s.run.properties), ...own } };
+  }
   const json = rule(core.prepareEvent, JSON.stringify(event ?? null), opt(s.run.tenantId), opt(s.run.customerId),
     opt(s.section), opt(s.run.runId), Date.now(), random(10));
   queue.push(json);
@@ -399,6 +431,7 @@ module.exports = {
   observe,
   setTenantId,
   setCustomerId,
+  setProperty,
   section,
   retryBlock,
   getContext,

@@ -24,6 +24,8 @@ export interface RunInit {
   customerId?: string | null;
   /** Default: a new time-ordered id (UUIDv7). */
   runId?: string | null;
+  /** Free-form properties of the run, sent as `x-llmobserve-property-<name>`. */
+  properties?: Record<string, string> | null;
 }
 
 export interface LlmobserveContext {
@@ -34,6 +36,8 @@ export interface LlmobserveContext {
   readonly runId: string;
   /** The attempt number of the innermost retry section, if any. */
   readonly attempt: number | null;
+  /** The run's properties (names lower-cased). */
+  readonly properties: Readonly<Record<string, string>>;
 }
 
 export interface RetryAttempt {
@@ -112,6 +116,11 @@ export declare function observe(options: ObserveOptions): void;
 export declare function setTenantId(tenantId: string | null): void;
 /** Sets the customer of the current run (`null` clears it). */
 export declare function setCustomerId(customerId: string | null): void;
+/**
+ * Sets a free-form property of the current run (`null` removes it). Names: 1 to 64 of
+ * a-z 0-9 _ - (lower-cased); values: 1 to 256 printable ASCII characters; at most 16.
+ */
+export declare function setProperty(name: string, value: string | null): void;
 /** Runs `fn` one section deeper; async work started inside stays in the section. */
 export declare function section<T>(name: string, fn: () => T): T;
 /** Runs `fn` in the sections `retry:<name>:attempt_<n>` until it succeeds or the attempts are used up. */

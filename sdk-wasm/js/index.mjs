@@ -6,6 +6,7 @@ export const {
   observe,
   setTenantId,
   setCustomerId,
+  setProperty,
   section,
   retryBlock,
   getContext,

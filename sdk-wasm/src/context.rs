@@ -6,8 +6,8 @@
 //! accepts, and one request's context can never be changed by another's.
 
 use llmobserve_core::attribution::{
-    AttributionError, CustomerId, RunId, SectionPath, TenantId, ATTEMPT, CUSTOMER, MAX_ATTEMPT, RUN_ID, SECTION,
-    TENANT,
+    AttributionError, CustomerId, Properties, RunId, SectionPath, TenantId, ATTEMPT, CUSTOMER, MAX_ATTEMPT,
+    PROPERTY_PREFIX, RUN_ID, SECTION, TENANT,
 };
 use llmobserve_core::keys::event_id;
 
@@ -18,6 +18,8 @@ pub struct Context {
     customer: Option<CustomerId>,
     section: Option<SectionPath>,
     run_id: Option<RunId>,
+    /// Free-form properties of the run (`x-llmobserve-property-<name>`).
+    properties: Properties,
 }
 
 /// A new run id: a time-ordered UUIDv7 (core's event id format), from the clock and 10
@@ -64,7 +66,25 @@ impl Context {
             customer: customer.map(CustomerId::parse).transpose()?,
             section: section.map(SectionPath::parse).transpose()?,
             run_id: run_id.map(RunId::parse).transpose()?,
+            properties: Properties::default(),
         })
+    }
+
+    /// The same context with property `name` set to `value`, or removed (`None`),
+    /// validated as the gateway validates `x-llmobserve-property-<name>` (names are
+    /// lower-cased; at most 16 properties).
+    pub fn with_property(&self, name: &str, value: Option<&str>) -> Result<Context, AttributionError> {
+        let mut properties = self.properties.clone();
+        match value {
+            Some(v) => properties.set(&format!("{PROPERTY_PREFIX}{name}"), name, v)?,
+            None => properties.remove(name),
+        }
+        Ok(Context { properties, ..self.clone() })
+    }
+
+    /// The run's properties, sorted by name.
+    pub fn properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.properties.iter()
     }
 
     pub fn with_tenant(&self, tenant: &str) -> Result<Context, AttributionError> {
@@ -133,22 +153,25 @@ impl Context {
     }
 
     /// The headers to send with a call through the gateway, for any HTTP client.
-    pub fn headers(&self) -> Vec<(&'static str, String)> {
+    pub fn headers(&self) -> Vec<(String, String)> {
         let mut h = Vec::with_capacity(5);
         if let Some(t) = &self.tenant {
-            h.push((TENANT, t.as_str().to_owned()));
+            h.push((TENANT.to_owned(), t.as_str().to_owned()));
         }
         if let Some(c) = &self.customer {
-            h.push((CUSTOMER, c.as_str().to_owned()));
+            h.push((CUSTOMER.to_owned(), c.as_str().to_owned()));
         }
         if let Some(s) = &self.section {
-            h.push((SECTION, s.as_str().to_owned()));
+            h.push((SECTION.to_owned(), s.as_str().to_owned()));
         }
         if let Some(n) = self.attempt() {
-            h.push((ATTEMPT, n.to_string()));
+            h.push((ATTEMPT.to_owned(), n.to_string()));
         }
         if let Some(r) = &self.run_id {
-            h.push((RUN_ID, r.as_str().to_owned()));
+            h.push((RUN_ID.to_owned(), r.as_str().to_owned()));
+        }
+        for (k, v) in self.properties.iter() {
+            h.push((format!("{PROPERTY_PREFIX}{k}"), v.to_owned()));
         }
         h
     }
@@ -170,8 +193,8 @@ mod tests {
         assert_eq!(ctx.section(), Some("agent:research_assistant/step:analyze_results/retry:llm_analysis:attempt_2"));
         assert_eq!(ctx.attempt(), Some(2));
         let h = ctx.headers();
-        assert!(h.contains(&(TENANT, "acme-corp".to_owned())));
-        assert!(h.contains(&(ATTEMPT, "2".to_owned())));
+        assert!(h.contains(&(TENANT.to_owned(), "acme-corp".to_owned())));
+        assert!(h.contains(&(ATTEMPT.to_owned(), "2".to_owned())));
     }
 
     #[test]
@@ -181,9 +204,12 @@ mod tests {
             .with_customer("bob@example.com").unwrap()
             .with_section("agent:a").unwrap()
             .with_retry_attempt("x", 3).unwrap()
-            .with_section("tool:y").unwrap();
+            .with_section("tool:y").unwrap()
+            .with_property("Feature", Some("summary")).unwrap()
+            .with_property("plan", Some("pro")).unwrap();
         let headers = ctx.headers();
-        let a = parse_attribution(headers.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
+        let a = parse_attribution(headers.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
+        assert_eq!(a.properties.iter().collect::<Vec<_>>(), vec![("feature", "summary"), ("plan", "pro")]);
         assert_eq!(a.tenant.unwrap().as_str(), "bigco-inc");
         assert_eq!(a.customer.unwrap().as_str(), "bob@example.com");
         assert_eq!(a.section.unwrap().as_str(), "agent:a/retry:x:attempt_3/tool:y");
@@ -239,5 +265,19 @@ mod tests {
         assert_eq!((c.tenant(), c.customer(), c.section(), c.run_id()), (Some("acme"), None, Some("agent:a"), Some("r1")));
         assert!(Context::from_parts(None, Some("a b"), None, None).is_err());
         assert!(Context::from_parts(None, None, Some("a//b"), None).is_err());
+    }
+
+    #[test]
+    fn properties_are_set_replaced_removed_and_validated_like_the_gateway() {
+        let ctx = Context::new().with_property("feature", Some("a")).unwrap();
+        let ctx = ctx.with_property("feature", Some("b")).unwrap();
+        assert_eq!(ctx.properties().collect::<Vec<_>>(), vec![("feature", "b")]);
+        assert!(ctx.headers().contains(&("x-llmobserve-property-feature".to_owned(), "b".to_owned())));
+        let e = ctx.with_property("bad name", Some("x")).unwrap_err();
+        assert_eq!(e.header, "x-llmobserve-property-bad name");
+        assert!(ctx.with_property("feature", Some("\u{7f}")).is_err());
+        let gone = ctx.with_property("FEATURE", None).unwrap();
+        assert_eq!(gone.properties().count(), 0);
+        assert_eq!(ctx.properties().count(), 1, "a context is a value: removing makes a new one");
     }
 }

@@ -29,6 +29,28 @@ fn context(tenant: Option<String>, customer: Option<String>, section: Option<Str
     Context::from_parts(tenant.as_deref(), customer.as_deref(), section.as_deref(), run_id.as_deref()).map_err(js_err)
 }
 
+/// `ctx` with the properties of a JSON object of strings (`None`: none).
+fn with_properties(mut ctx: Context, properties: Option<String>) -> Result<Context, JsError> {
+    let Some(json) = properties else { return Ok(ctx) };
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&json).map_err(|e| JsError::new(&format!("properties must be an object of strings: {e}")))?;
+    for (name, value) in &map {
+        let value = value.as_str().ok_or_else(|| JsError::new(&format!("property {name:?} must be a string")))?;
+        ctx = ctx.with_property(name, Some(value)).map_err(js_err)?;
+    }
+    Ok(ctx)
+}
+
+/// Properties (a JSON object of strings) validated as the gateway validates
+/// `x-llmobserve-property-<name>`: returned as JSON with names lower-cased, sorted.
+#[wasm_bindgen(js_name = checkProperties)]
+pub fn check_properties(properties: String) -> Result<String, JsError> {
+    let ctx = with_properties(Context::new(), Some(properties))?;
+    let map: serde_json::Map<String, serde_json::Value> =
+        ctx.properties().map(|(k, v)| (k.to_owned(), serde_json::Value::from(v))).collect();
+    Ok(serde_json::Value::Object(map).to_string())
+}
+
 /// The tenant id, validated as the gateway validates `x-llmobserve-tenant`.
 #[wasm_bindgen(js_name = checkTenantId)]
 pub fn check_tenant_id(value: &str) -> Result<String, JsError> {
@@ -80,11 +102,12 @@ pub fn context_headers(
     customer: Option<String>,
     section: Option<String>,
     run_id: Option<String>,
+    properties: Option<String>,
 ) -> Result<Vec<String>, JsError> {
-    Ok(context(tenant, customer, section, run_id)?
+    Ok(with_properties(context(tenant, customer, section, run_id)?, properties)?
         .headers()
         .into_iter()
-        .flat_map(|(k, v)| [k.to_owned(), v])
+        .flat_map(|(k, v)| [k, v])
         .collect())
 }
 

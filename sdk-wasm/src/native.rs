@@ -70,7 +70,7 @@ pub fn current() -> Context {
 
 /// The `x-llmobserve-*` headers of the current context, as (name, value) pairs for any HTTP
 /// client: `for (k, v) in llmobserve_sdk::headers() { req = req.header(k, v) }`.
-pub fn headers() -> Vec<(&'static str, String)> {
+pub fn headers() -> Vec<(String, String)> {
     current().headers()
 }
 
@@ -82,6 +82,12 @@ pub fn set_tenant_id(tenant: &str) -> Result<(), AttributionError> {
 /// Sets the customer of the current run (every section of the run sees it).
 pub fn set_customer_id(customer: &str) -> Result<(), AttributionError> {
     with_current(|c| c.update_run(|run| run.with_customer(customer)))
+}
+
+/// Sets a free-form property of the current run (`None` removes it); every call of the run
+/// sends it as `x-llmobserve-property-<name>`.
+pub fn set_property(name: &str, value: Option<&str>) -> Result<(), AttributionError> {
+    with_current(|c| c.update_run(|run| run.with_property(name, value)))
 }
 
 /// A fresh context for a new run: a new run id from the system clock and the OS's RNG.

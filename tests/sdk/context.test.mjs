@@ -77,6 +77,35 @@ test('headers carry the context, with the attempt of a retry section', async () 
     })));
 });
 
+test('properties belong to the run: set, replaced, removed, sent as headers, refused like the gateway refuses them', async () => {
+  await l.withRun({ tenantId: 'acme-corp', runId: 'run-p', properties: { Plan: 'pro' } }, async () => {
+    await l.section('agent:a', async () => {
+      l.setProperty('feature', 'summary');
+      await tick(1);
+      l.setProperty('Feature', 'search'); // names are lower-cased: this replaces it
+    });
+    assert.deepEqual(l.getContext().properties, { feature: 'search', plan: 'pro' });
+    assert.ok(Object.isFrozen(l.getContext().properties));
+    assert.deepEqual(l.getHeaders(), {
+      'x-llmobserve-tenant': 'acme-corp',
+      'x-llmobserve-run-id': 'run-p',
+      'x-llmobserve-property-feature': 'search',
+      'x-llmobserve-property-plan': 'pro',
+    });
+    assert.throws(() => l.setProperty('bad name', 'x'), (e) => e instanceof l.LlmobserveError && /x-llmobserve-property-bad name.*property names/.test(e.message));
+    assert.throws(() => l.setProperty('feature', 'caf\u00e9'), /printable ASCII/);
+    assert.throws(() => l.setProperty('feature', 3), /must be a string or null/);
+    for (let i = 0; i < 14; i++) l.setProperty(`p${i}`, 'v');
+    assert.throws(() => l.setProperty('one_too_many', 'v'), /at most 16/);
+    assert.equal(Object.keys(l.getContext().properties).length, 16, 'a refused property changes nothing');
+    l.setProperty('feature', null);
+    assert.equal(l.getContext().properties.feature, undefined);
+    assert.equal(l.getHeaders()['x-llmobserve-property-feature'], undefined);
+  });
+  await l.withRun(async () => assert.deepEqual(l.getContext().properties, {}, 'a new run starts with none'));
+  assert.throws(() => l.withRun({ properties: { 'a b': 'x' } }, () => {}), /property names/);
+});
+
 test('500 concurrent runs with interleaved awaits each see only their own context', async () => {
   const results = await Promise.all(Array.from({ length: 500 }, (_, i) =>
     l.withRun({ tenantId: `tenant-${i % 7}`, customerId: `customer-${i}` }, async () => {

@@ -99,15 +99,16 @@ test('the types check in a strict TypeScript project, as ESM and as CommonJS, wi
     const attempt: number | null = ctx.attempt;
     const h: Record<string, string> = getHeaders();
     const r: Promise<Response> = fetch('http://127.0.0.1:8787/v1/models', { method: 'GET' });
-    setTenantId(null); setCustomerId('c');
+    setTenantId(null); setCustomerId('c'); setProperty('feature', 'summary'); setProperty('feature', null);
+    const props: Readonly<Record<string, string>> = ctx.properties;
     // @ts-expect-error provider and model are required
     report({ usage: {} });
     // @ts-expect-error outcomes are a closed set
     report({ provider: 'openai', model: 'm', outcome: 'done' });
     try { setTenantId('x') } catch (e) { if (e instanceof LlmobserveError) console.log(e.message); }
-    export { opts, server, n, p, id, done, attempt, h, r };
+    export { opts, server, n, p, id, done, attempt, h, r, props };
   `;
-  const names = '{ observe, openaiOptions, expressMiddleware, httpHandler, getContext, section, retryBlock, report, flush, withRun, getHeaders, fetch, setTenantId, setCustomerId, LlmobserveError }';
+  const names = '{ observe, openaiOptions, expressMiddleware, httpHandler, getContext, section, retryBlock, report, flush, withRun, getHeaders, fetch, setTenantId, setCustomerId, setProperty, LlmobserveError }';
   await writeFile(join(app, 'use.mts'), usage(`import ${names} from 'llmobserve';\nimport express from 'express';\nimport * as http from 'node:http';`));
   await writeFile(join(app, 'use.cts'), usage(`import ${names} = require('llmobserve');\nimport express = require('express');\nimport http = require('node:http');`)
     .replace(/import (\{[^}]+\}) = require\('llmobserve'\);/, "import llmobserve = require('llmobserve');\nconst $1 = llmobserve;"));

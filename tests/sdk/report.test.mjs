@@ -36,6 +36,16 @@ test('an event is completed from its context and sent to POST /v1/events with th
   }]);
 });
 
+test("a reported event carries the run's properties under its own", async () => {
+  const id = await l.withRun({ tenantId: 'acme-corp', properties: { plan: 'pro', feature: 'chat' } }, () =>
+    l.report(event({ properties: { feature: 'summary' } })));
+  await l.flush();
+  const [req] = collector.requests.splice(0);
+  const [sent] = req.body.events;
+  assert.equal(sent.id, id);
+  assert.deepEqual(sent.properties, { plan: 'pro', feature: 'summary' });
+});
+
 test('mistakes throw at the call site, naming the field, and nothing is queued', async () => {
   assert.throws(() => l.report({ model: 'm' }), (e) => e instanceof l.LlmobserveError && /`provider`/.test(e.message));
   assert.throws(() => l.report(event({ usage: { prompt_tokens: 5 } })), /usage\.prompt_tokens/);
