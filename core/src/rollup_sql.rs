@@ -120,7 +120,8 @@ pub struct RolledDay {
 
 /// Days whose rollup does not match their events, sorted: never rolled up, changed since,
 /// last rolled up while still open (before it ended), or rolled up although its events
-/// are gone (deleted by hand: the rollup must go too), unless they were aged out.
+/// are gone (deleted by hand: the rollup must go too), unless they were aged out. A quiet
+/// day (a row of 0 events) stays clean until a call of that day appears.
 pub fn dirty_days(now: &[DayFingerprint], rolled: &[RolledDay], today: i64) -> Vec<i64> {
     let by_day: std::collections::BTreeMap<i64, &RolledDay> = rolled.iter().map(|r| (r.at.day, r)).collect();
     let closed_after = |day: i64| u64::try_from((day + 1).saturating_mul(DAY_MS)).unwrap_or(0);
@@ -134,7 +135,14 @@ pub fn dirty_days(now: &[DayFingerprint], rolled: &[RolledDay], today: i64) -> V
         })
         .map(|f| f.day)
         .collect();
-    out.extend(by_day.iter().filter(|(day, r)| !r.aged_out && !now.iter().any(|f| f.day == **day)).map(|(day, _)| *day));
+    // A rolled-up day whose events are gone (deleted by hand): its rollup must go too. A
+    // quiet day's row (0 events, [`quiet_days`]) has none to lose.
+    out.extend(
+        by_day
+            .iter()
+            .filter(|(day, r)| !r.aged_out && r.at.events > 0 && !now.iter().any(|f| f.day == **day))
+            .map(|(day, _)| *day),
+    );
     out.sort_unstable();
     out.dedup();
     out
@@ -293,6 +301,24 @@ pub fn age_out(tenant: &str, from_day: i64, to_day: i64, now_ms: i64) -> Vec<Sta
 }
 
 /// Closed days of `[from_day, to_day)` whose insights are not computed yet.
+/// Records the quiet days in `[from_day, to_day)`: closed days without a call that follow
+/// a day with calls within `baseline_days`. Each gets a `rollup_days` row of 0 events, so
+/// that its insights are computed: spend falling to nothing is a drop against the
+/// baseline. Days already recorded are left as they are.
+pub fn quiet_days(tenant: &str, from_day: i64, to_day: i64, baseline_days: i64, now_ms: i64) -> Statement {
+    stmt(
+        "WITH RECURSIVE days(d) AS (SELECT ?2 WHERE ?2 < ?3 UNION ALL SELECT d + 1 FROM days WHERE d + 1 < ?3) \
+         INSERT INTO rollup_days (tenant_id, day, events, cost_nanousd, max_started_at, rolled_at) \
+         SELECT ?1, d, 0, 0, 0, ?5 FROM days \
+         WHERE NOT EXISTS (SELECT 1 FROM rollup_days r WHERE r.tenant_id = ?1 AND r.day = d) \
+           AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = ?1 \
+             AND e.started_at >= d * 86400000 AND e.started_at < d * 86400000 + 86400000) \
+           AND EXISTS (SELECT 1 FROM rollup_days b WHERE b.tenant_id = ?1 AND b.day >= d - ?4 AND b.day < d AND b.events > 0) \
+         ON CONFLICT (tenant_id, day) DO NOTHING",
+        vec![t(tenant), i(from_day), i(to_day), i(baseline_days), i(now_ms)],
+    )
+}
+
 pub fn days_needing_insights(tenant: &str, from_day: i64, to_day: i64) -> Statement {
     stmt(
         "SELECT day FROM rollup_days WHERE tenant_id = ?1 AND day >= ?2 AND day < ?3 AND insights_at IS NULL ORDER BY day",
@@ -411,6 +437,23 @@ mod tests {
             assert_eq!(dirty_days(&[changed], &[rolled(base, at)], 20), vec![10], "{changed:?}");
         }
         assert_eq!(dirty_days(&[base], &[rolled(base, at)], 20), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn a_quiet_day_is_clean_until_a_call_of_that_day_appears() {
+        let at = (11 * DAY_MS) as u64;
+        let quiet = rolled(DayFingerprint { day: 10, events: 0, cost_nanousd: 0, max_started_at: 0 }, at);
+        assert_eq!(dirty_days(&[], &[quiet], 20), Vec::<i64>::new());
+        assert_eq!(dirty_days(&[fp(10, 1)], &[quiet], 20), vec![10], "a late call makes it a day with calls");
+    }
+
+    #[test]
+    fn quiet_days_are_bounded_scoped_and_never_overwrite() {
+        let s = quiet_days("acme", 13, 20, 7, 99);
+        assert_eq!(s.binds, vec![t("acme"), i(13), i(20), i(7), i(99)]);
+        for part in ["tenant_id = ?1 AND r.day = d", "e.tenant_id = ?1", "b.tenant_id = ?1 AND b.day >= d - ?4", "DO NOTHING", "WHERE ?2 < ?3"] {
+            assert!(s.sql.contains(part), "{part}: {}", s.sql);
+        }
     }
 
     #[test]

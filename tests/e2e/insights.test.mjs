@@ -398,3 +398,33 @@ test('GET /costs over a long range reads rolled-up days from the rollups and equ
   const keptMini = everything.filter((e) => e.started_at >= ago(RETENTION) && (e.request_model ?? 'gpt-4o-mini') === 'gpt-4o-mini');
   assert.deepEqual(pick(mini.data, ['day']), oracleCosts(keptMini, ['day'], { from, to }));
 });
+
+test('a day without calls after days with calls is a drop to zero, with its insight; a rerun changes nothing', async () => {
+  const Q = 'quiet-co';
+  const key = (await stack.createKey({ name: 'quiet', scopes: ['ingest'], tenant_id: Q })).key;
+  // Calls on the five days ago(7)..ago(3), none on ago(2) and ago(1).
+  const events = [];
+  for (let k = 7; k >= 3; k -= 1) {
+    for (let j = 0; j < 4; j += 1) {
+      events.push({ id: `quiet-${k}-${j}`, provider: 'openai', model: 'gpt-4o-mini', endpoint: '/v1/chat/completions',
+        started_at: new Date(ago(k) + 3_600_000 + j).toISOString(), customer_id: 'alice', latency_ms: 100,
+        usage: { input_tokens: 200_000, output_tokens: 10_000 } }); // $0.036 a call, $0.144 a day
+    }
+  }
+  const r = await fetch(`${stack.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ events }) });
+  assert.equal((await r.json()).accepted, events.length);
+  await cron();
+  const days = (await tables()).days.filter((d) => d.tenant_id === Q).map((d) => [d.day, d.events]);
+  assert.deepEqual(days, [7, 6, 5, 4, 3, 2, 1].map((k) => [ago(k) / DAY, k >= 3 ? 4 : 0]), 'the two quiet days are recorded with 0 calls');
+  for (const k of [2, 1]) {
+    const got = await get(`/insights/daily?date=${iso(ago(k))}&tenant_id=${Q}`);
+    const drop = got.data.find((i) => i.type === 'spend_drop' && i.payload.scope === 'tenant');
+    assert.ok(drop, JSON.stringify(got.data));
+    assert.deepEqual([drop.payload.cost_nanousd, drop.payload.baseline_nanousd, drop.payload.change_percent], [0, 144 * M, -100]);
+    assert.match(drop.explanation, /^Spend fell to \$0(\.0+)? on /);
+  }
+  // No calls before ago(7): no quiet day there; and a rerun has nothing to do.
+  const stats = await cron();
+  assert.deepEqual([stats.days_rerolled, stats.insight_days], [0, 0]);
+});

@@ -335,6 +335,7 @@ async fn tenant_run(r: &mut Runner, tenant: &str, now_ms: i64, retention: i64, b
             r.stats.days_rerolled += dirty.len() as u64;
         }
     }
+    r.batch(&[rollup_sql::quiet_days(tenant, today - INSIGHT_DAYS, today, BASELINE_DAYS, now_ms)]).await?;
     let days = r.rows::<DayRow>(&rollup_sql::days_needing_insights(tenant, today - INSIGHT_DAYS, today)).await?;
     for d in days {
         // One day's insights take 12 statements; the days left keep `insights_at` NULL
