@@ -14,6 +14,21 @@ use crate::keys::looks_like_gateway_key;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpstreamBase(String);
 
+/// `host`, `host:port`, `[v6]` or `[v6]:port`, with a port of 1 to 5 digits.
+fn host_and_port_ok(host: &str) -> bool {
+    let port_ok = |p: &str| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+    match host.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, after)) => !addr.is_empty() && (after.is_empty() || after.strip_prefix(':').is_some_and(port_ok)),
+            None => false,
+        },
+        None => match host.rsplit_once(':') {
+            Some((name, port)) => !name.is_empty() && port_ok(port),
+            None => true,
+        },
+    }
+}
+
 impl UpstreamBase {
     pub const DEFAULT: &'static str = "https://api.openai.com";
 
@@ -29,9 +44,10 @@ impl UpstreamBase {
             ));
         };
         let rest = rest.trim_end_matches('/');
-        let rest = rest.strip_suffix("/v1").unwrap_or(rest);
+        // Slashes before a trailing /v1 go too (`https://host//v1/`).
+        let rest = rest.strip_suffix("/v1").unwrap_or(rest).trim_end_matches('/');
         let host = rest.split('/').next().unwrap_or("");
-        if host.is_empty() || rest.contains(['?', '#', '@', ' ']) {
+        if host.is_empty() || !host_and_port_ok(host) || rest.contains("//") || rest.contains(['?', '#', '@', ' ']) {
             return Err(format!(
                 "OPENAI_BASE_URL {t:?} must be an origin such as https://api.openai.com"
             ));
@@ -405,9 +421,19 @@ mod tests {
             "https://",
             "https://user@evil.com",
             "https://a.com?x=1",
+            // Found by the gateway fuzz target: "apps://" once passed, ending in a slash.
+            "https://apps:///v1/",
+            "https://host:/v1",
+            "https://host:http/v1",
+            "https://host//path/v1",
         ] {
             assert!(UpstreamBase::parse(bad).is_err(), "{bad}");
         }
+        assert_eq!(UpstreamBase::parse("https://host//v1/").unwrap().as_str(), "https://host");
+        assert_eq!(UpstreamBase::parse("http://127.0.0.1:8787/v1").unwrap().as_str(), "http://127.0.0.1:8787");
+        assert_eq!(UpstreamBase::parse("http://[::1]:8787/v1").unwrap().as_str(), "http://[::1]:8787");
+        assert_eq!(UpstreamBase::parse("http://[::1]").unwrap().as_str(), "http://[::1]");
+        assert!(UpstreamBase::parse("http://[::1]:").is_err());
     }
 
     #[test]
