@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod attribution;
+pub mod batching;
 pub mod collector;
 pub mod decimal;
 pub mod endpoints;

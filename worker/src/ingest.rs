@@ -18,6 +18,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use llmobserve_core::batching::runs_by_size;
 use llmobserve_core::event::Event;
 use llmobserve_core::group_commit::GroupCommit;
 use serde::Deserialize;
@@ -60,6 +61,7 @@ const MAX_BATCH: usize = 50;
 const MAX_MESSAGE_BYTES: usize = 100_000;
 /// A `sendBatch` takes at most 100 messages and 256 KB.
 const MAX_SEND_BYTES: usize = 200_000;
+const MAX_SEND_MESSAGES: usize = 100;
 /// How long an event waits for another call's write before it writes itself.
 const PATIENCE_MS: u64 = 100;
 
@@ -72,40 +74,27 @@ thread_local! {
 /// (an event larger than that travels alone, and the queue may refuse it).
 fn pack(rows: &[Rc<EventWrite>]) -> ApiResult<Vec<String>> {
     let head = format!("{{\"v\":{MESSAGE_VERSION},\"events\":[");
-    let mut messages = Vec::new();
-    let mut current = head.clone();
-    for row in rows {
-        let json = serde_json::to_string(&row.0).map_err(|e| crate::error::ApiError::internal(e.to_string()))?;
-        if current.len() > head.len() && current.len() + json.len() + 2 > MAX_MESSAGE_BYTES {
-            current.push_str("]}");
-            messages.push(std::mem::replace(&mut current, head.clone()));
-        }
-        if current.len() > head.len() {
-            current.push(',');
-        }
-        current.push_str(&json);
-    }
-    if current.len() > head.len() {
-        current.push_str("]}");
-        messages.push(current);
-    }
-    Ok(messages)
+    let events = rows
+        .iter()
+        .map(|row| serde_json::to_string(&row.0).map_err(|e| crate::error::ApiError::internal(e.to_string())))
+        .collect::<ApiResult<Vec<String>>>()?;
+    // Each event takes its length and a comma; the message adds its head and "]}".
+    let sizes: Vec<usize> = events.iter().map(|e| e.len() + 1).collect();
+    let room = MAX_MESSAGE_BYTES.saturating_sub(head.len() + 2);
+    Ok(runs_by_size(&sizes, room, usize::MAX).into_iter().map(|r| format!("{head}{}]}}", events[r].join(","))).collect())
 }
 
 async fn enqueue(env: &Env, rows: &[Rc<EventWrite>]) -> ApiResult<()> {
     let queue = env.queue(config::EVENTS_QUEUE)?;
     // Sent as JSON text: a JSON object of any shape survives the queue unchanged.
     let messages = pack(rows)?;
-    let mut rest = messages.as_slice();
-    while !rest.is_empty() {
-        let mut bytes = 0;
-        let n = rest.iter().take_while(|m| { bytes += m.len(); bytes <= MAX_SEND_BYTES }).count().clamp(1, 100);
-        let (batch, after) = rest.split_at(n);
-        queue.send_batch(batch.to_vec()).await?;
+    let sizes: Vec<usize> = messages.iter().map(String::len).collect();
+    for run in runs_by_size(&sizes, MAX_SEND_BYTES, MAX_SEND_MESSAGES) {
+        let batch = messages[run].to_vec();
         if faults::duplicate_sends() {
-            queue.send_batch(batch.to_vec()).await?;
+            queue.send_batch(batch.clone()).await?;
         }
-        rest = after;
+        queue.send_batch(batch).await?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! `events` filters by `tenant_id` first (every index starts with it); integers stay
 //! below 2^53 so they survive JavaScript numbers; event inserts are idempotent by id.
 
+use llmobserve_core::batching::runs_by_size;
 use llmobserve_core::event::{Event, Outcome};
 use llmobserve_core::money::MAX_SAFE_INTEGER;
 use llmobserve_core::read_sql::{SqlValue, Statement};
@@ -297,26 +298,34 @@ pub fn event_row(e: &Event) -> EventWrite {
     EventWrite(EVENT_INSERT_COLUMNS.iter().map(|c| (*c).to_owned()).zip(values).collect())
 }
 
+/// An event value D1 keeps exactly: a string, a whole number below 2^53 (a bool as 0 or
+/// 1), or null.
+fn check_value(v: &serde_json::Value) -> ApiResult<()> {
+    use serde_json::Value as V;
+    match v {
+        V::Null | V::String(_) | V::Bool(_) => Ok(()),
+        V::Number(n) => match n.as_f64() {
+            Some(f) if f.is_finite() && f.abs() <= MAX_SAFE_INTEGER as f64 => Ok(()),
+            _ => Err(ApiError::internal(format!("event value {n} is not a safe integer"))),
+        },
+        V::Array(_) | V::Object(_) => Err(ApiError::internal("event values are strings, numbers or null")),
+    }
+}
+
 fn json_to_js(v: &serde_json::Value) -> ApiResult<JsValue> {
     use serde_json::Value as V;
+    check_value(v)?;
     Ok(match v {
-        V::Null => JsValue::NULL,
         V::String(s) => text(s),
         V::Bool(b) => int(u64::from(*b)),
-        V::Number(n) => match n.as_f64() {
-            Some(f) if f.is_finite() && f.abs() < 9_007_199_254_740_992.0 => JsValue::from_f64(f),
-            _ => return Err(ApiError::internal(format!("event value {n} is not a safe integer"))),
-        },
-        V::Array(_) | V::Object(_) => return Err(ApiError::internal("event values are strings, numbers or null")),
+        V::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(0.0)),
+        _ => JsValue::NULL,
     })
 }
 
 /// `INSERT OR IGNORE`: writing the same id again changes nothing.
 fn insert_statement(db: &D1Database, row: &EventWrite) -> ApiResult<D1PreparedStatement> {
-    if let Some(unknown) = row.0.keys().find(|k| !EVENT_INSERT_COLUMNS.contains(&k.as_str())) {
-        return Err(ApiError::internal(format!("event row has an unknown column {unknown:?}")));
-    }
-    let cols: Vec<&str> = EVENT_INSERT_COLUMNS.iter().copied().filter(|c| row.0.contains_key(*c)).collect();
+    let cols = insert_columns(row)?;
     let values = cols.iter().map(|c| json_to_js(&row.0[*c])).collect::<ApiResult<Vec<_>>>()?;
     let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
     let sql = format!("INSERT OR IGNORE INTO events ({}) VALUES ({})", cols.join(", "), placeholders.join(", "));
@@ -329,32 +338,27 @@ const INSERT_MANY_MAX_BYTES: usize = 500_000;
 /// `INSERT OR IGNORE` of many rows with one statement per group of rows that have the same
 /// columns (normally one group): the rows go as one JSON array in one parameter and SQLite
 /// unpacks them (`json_each`). One statement with one parameter costs D1 far less than a
-/// statement with 56 parameters per row. Values are checked as `json_to_js` checks them.
+/// statement with 56 parameters per row. Values are checked as for one row.
 fn insert_many(db: &D1Database, rows: &[&EventWrite]) -> ApiResult<Vec<D1PreparedStatement>> {
     let mut statements = Vec::new();
     let mut start = 0;
     while start < rows.len() {
         let cols = insert_columns(rows[start])?;
-        let mut json = String::from("[");
-        let mut end = start;
-        while end < rows.len() && (end == start || json.len() < INSERT_MANY_MAX_BYTES) {
-            if insert_columns(rows[end])? != cols {
+        let mut same = Vec::new();
+        for row in &rows[start..] {
+            if insert_columns(row)? != cols {
                 break;
             }
-            for v in rows[end].0.values() {
-                json_to_js(v)?;
-            }
-            if end > start {
-                json.push(',');
-            }
-            json.push_str(&serde_json::to_string(&rows[end].0).map_err(|e| ApiError::internal(e.to_string()))?);
-            end += 1;
+            row.0.values().try_for_each(check_value)?;
+            same.push(serde_json::to_string(&row.0).map_err(|e| ApiError::internal(e.to_string()))?);
         }
-        json.push(']');
         let picks: Vec<String> = cols.iter().map(|c| format!("json_extract(value, '$.{c}')")).collect();
         let sql = format!("INSERT OR IGNORE INTO events ({}) SELECT {} FROM json_each(?1)", cols.join(", "), picks.join(", "));
-        statements.push(db.prepare(sql).bind(&[text(&json)])?);
-        start = end;
+        let sizes: Vec<usize> = same.iter().map(|r| r.len() + 1).collect();
+        for run in runs_by_size(&sizes, INSERT_MANY_MAX_BYTES, usize::MAX) {
+            statements.push(db.prepare(&sql).bind(&[text(&format!("[{}]", same[run].join(",")))])?);
+        }
+        start += same.len();
     }
     Ok(statements)
 }
