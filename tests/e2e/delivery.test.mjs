@@ -7,10 +7,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './harness.mjs';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { plan, runLoad, storedEvents, reconcile, printReport, callsOf } from './load.mjs';
-import { d1Files } from './d1.mjs';
+import { dumpD1 } from './d1.mjs';
 import { checkResponse } from './openapi.mjs';
 
 const FAULTS = { LLMOBSERVE_FAULT_INJECTION: 'allow-test-faults' };
@@ -208,19 +206,6 @@ for (const mode of ['queue', 'direct']) {
   });
 }
 
-/** The rows of ingest_failures, straight from the local D1 file (read-only). */
-async function ingestFailures(stateDir) {
-  const files = (await d1Files(stateDir)).filter((f) => !f.includes('metadata'));
-  const py = `
-import json, sqlite3, sys
-db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-db.row_factory = sqlite3.Row
-print(json.dumps([dict(r) for r in db.execute("SELECT * FROM ingest_failures")]))
-`;
-  const { stdout } = await promisify(execFile)('python3', ['-c', py, files[0]]);
-  return JSON.parse(stdout);
-}
-
 describe('the dead-letter queue (events queue with max_retries = 1)', () => {
   let stack;
   let key;
@@ -251,7 +236,7 @@ describe('the dead-letter queue (events queue with max_retries = 1)', () => {
       await sleep(500);
     }
     assert.equal(ingest.unwritten_events, 1, JSON.stringify(ingest));
-    const [parked, ...more] = await ingestFailures(stack.stateDir);
+    const [parked, ...more] = (await dumpD1(stack.stateDir, { internal: false })).ingest_failures;
     assert.deepEqual(more, []);
     assert.equal(parked.event_id, all[0].id);
     assert.equal(parked.tenant_id, poison);
