@@ -447,7 +447,7 @@ const result = {
   versions: await versions(),
   request: { model: MODEL, messages: MESSAGES.length, maxTokens: 16, mockHeaders: MOCK_HEADERS, replyWords: REPLY_WORDS },
   d1: process.env.BENCH_D1_PERSIST === 'memory' ? 'in memory' : 'on disk',
-  unavailable: {}, validation: {}, cold: null, wasm: null, internal: null, events: null, memory: {}, idleCpuMsPerS: {},
+  unavailable: {}, validation: {}, cold: null, wasm: null, internal: null, eventsByTarget: null, memory: {}, idleCpuMsPerS: {},
 };
 log(`profile ${profileName}, seed ${seed}, load average ${load0.join(' ')}`);
 
@@ -522,7 +522,6 @@ try {
     result.eventsByTarget[t.id] = { sent, ...(await recordedEvents(t)) };
     log(`${t.id} events: ${result.eventsByTarget[t.id].calls} recorded (${result.eventsByTarget[t.id].priced} priced) for ${sent} calls`);
   }
-  result.events = result.eventsByTarget.llmobserve;
 
   const js = live.find((t) => t.id === 'js');
   if (P.internal && js) {

@@ -100,7 +100,6 @@ try {
   insp.ws.close();
   const requests = load.ok;
   const { all, self, total } = summarize(profile);
-  const idle = (self.get('(idle)') ?? 0) + (self.get('(program)') ?? 0);
   const busy = all - (self.get('(idle)') ?? 0);
   mkdirSync(join(BENCH, 'results'), { recursive: true });
   const file = join(BENCH, 'results', `profile-${argv.mode}${argv.stream ? '-stream' : ''}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
@@ -115,7 +114,6 @@ try {
   console.log(`\nprofile: ${file}`);
   const problems = w.logs().split('\n').filter((l) => /error|exception|closure|context|LOST/i.test(l));
   console.log(problems.length ? `\nthe worker logged ${problems.length} problem lines, the last ones:\n${problems.slice(-10).join('\n')}` : '\nthe worker logged no errors');
-  void idle;
 } finally {
   await w.stop();
   await mock.stop();

@@ -119,8 +119,7 @@ function internalLines(result) {
     out.push(`- Server-Timing \`llmobserve;dur\` (the gateway's own wall time as it reports it, whole ms: Workers clocks move only across I/O) over ${st.n} sequential calls: `
       + `p50 ${f(st.ownP50, 0)} ms, p90 ${f(st.ownP90, 0)} ms, max ${f(st.ownMax, 0)} ms, mean ${f(st.ownMean, 2)} ms; upstream p50 ${f(st.upstreamP50, 0)} ms. Example header: \`${st.header}\`.`);
   }
-  const byTarget = result.eventsByTarget ?? (result.events ? { llmobserve: result.events } : {});
-  for (const [id, e] of Object.entries(byTarget)) {
+  for (const [id, e] of Object.entries(result.eventsByTarget ?? {})) {
     out.push(`- Events recorded by ${id} during the rounds: ${e.calls} for ${e.sent} calls sent (${e.priced} priced).`);
   }
   return out;
