@@ -77,6 +77,7 @@ const options = spec.kind === 'llmobserve'
         OPENAI_API_KEY: 'sk-bench-upstream-managed',
         LLMOBSERVE_ADMIN_TOKEN: adminToken,
         EVENT_WRITE_MODE: spec.writeMode ?? 'queue',
+        ...(process.env.EVENT_BATCH_MS ? { EVENT_BATCH_MS: process.env.EVENT_BATCH_MS } : {}),
       },
       // The queues of wrangler.toml, with the same consumer settings.
       queueProducers: { EVENTS_QUEUE: 'llmobserve-events' },

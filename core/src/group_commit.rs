@@ -15,8 +15,11 @@
 //! never polled again): a leader that made no progress during a waiter's patience no
 //! longer counts.
 //!
-//! A caller alone is written at once (no timer, no added delay); under load the writes
-//! coalesce. Items are handed to `write` as shared references so that a waiter keeps its
+//! A new leader first waits `linger` (a future made in its own task, like `patience`)
+//! so that the items of calls close behind it join its first write: at a steady rate of
+//! calls one write then carries several, where without it each call, alone at its moment,
+//! would cost a write of its own. Pass a ready future for no wait. Under load the writes
+//! coalesce anyway. Items are handed to `write` as shared references so that a waiter keeps its
 //! own; `write` handles its own failures.
 
 use std::cell::RefCell;
@@ -76,12 +79,16 @@ impl<T> GroupCommit<T> {
 
     /// Writes `item`, alone or in a batch with others, with `write`. Returns once a write
     /// that included the item has ended. `patience` resolves when this caller stops
-    /// waiting for others and writes itself; make it in the caller's own task.
-    pub async fn commit<W, F, P>(&self, item: T, patience: P, write: W)
+    /// waiting for others and writes itself; `linger` is how long it waits for company when
+    /// it leads. Make both in the caller's own task (they are polled only if needed), and
+    /// keep `linger` well below `patience`: a waiter whose patience runs out before its
+    /// leader's first write takes its item back.
+    pub async fn commit<W, F, P, L>(&self, item: T, patience: P, linger: L, write: W)
     where
         W: Fn(Vec<Rc<T>>) -> F,
         F: Future<Output = ()>,
         P: Future<Output = ()>,
+        L: Future<Output = ()>,
     {
         let item = Rc::new(item);
         let wait = {
@@ -97,6 +104,7 @@ impl<T> GroupCommit<T> {
                 Some((ticket, rx, s.progress))
             }
         };
+        let new_leader = wait.is_none();
         let first = match wait {
             None => vec![item],
             Some((ticket, rx, progress_then)) => match select(rx, pin!(patience)).await {
@@ -126,6 +134,9 @@ impl<T> GroupCommit<T> {
             },
         };
         let _lead = Lead { gc: self };
+        if new_leader {
+            linger.await;
+        }
         let mut batch = first;
         for _ in 0..MAX_ROUNDS {
             let done = {
@@ -211,11 +222,18 @@ mod tests {
         allowed: Rc<Cell<usize>>,
         /// Every caller's patience runs out when set.
         impatient: Rc<Cell<bool>>,
+        /// A new leader's linger is over when set.
+        lingered: Rc<Cell<bool>>,
     }
 
     impl World {
         fn new() -> Self {
-            World { batches: RefCell::new(Vec::new()), allowed: Rc::new(Cell::new(0)), impatient: Rc::new(Cell::new(false)) }
+            World {
+                batches: RefCell::new(Vec::new()),
+                allowed: Rc::new(Cell::new(0)),
+                impatient: Rc::new(Cell::new(false)),
+                lingered: Rc::new(Cell::new(true)),
+            }
         }
         fn write(&self, items: Vec<Rc<u32>>) -> Write {
             let mut b = self.batches.borrow_mut();
@@ -226,7 +244,8 @@ mod tests {
             self.allowed.set(usize::MAX);
         }
         fn task<'a>(&'a self, gc: &'a GroupCommit<u32>, i: u32) -> Option<Task<'a>> {
-            Some(Box::pin(gc.commit(i, Gate(Rc::clone(&self.impatient)), move |b| self.write(b))))
+            let (patience, linger) = (Gate(Rc::clone(&self.impatient)), Gate(Rc::clone(&self.lingered)));
+            Some(Box::pin(gc.commit(i, patience, linger, move |b| self.write(b))))
         }
     }
 
@@ -240,6 +259,44 @@ mod tests {
         assert!(tasks[0].is_none());
         assert_eq!(*w.batches.borrow(), vec![vec![1]]);
         assert_eq!(gc.waiting(), 0);
+    }
+
+    #[test]
+    fn callers_arriving_while_a_new_leader_lingers_share_its_first_write() {
+        let gc = GroupCommit::new(3);
+        let w = World::new();
+        w.open();
+        w.lingered.set(false);
+        let mut tasks: Vec<_> = (1..=4).map(|i| w.task(&gc, i)).collect();
+        poll_all(&mut tasks);
+        assert!(w.batches.borrow().is_empty(), "nothing is written while the leader lingers");
+        assert_eq!(gc.waiting(), 3);
+        w.lingered.set(true);
+        poll_all(&mut tasks);
+        // The first write is full (max_batch 3); the rest follows in the next round.
+        assert_eq!(*w.batches.borrow(), vec![vec![1, 2, 3], vec![4]]);
+        assert!(tasks[0].is_none());
+        w.impatient.set(true);
+        poll_all(&mut tasks);
+        assert!(tasks.iter().all(Option::is_none));
+        assert_eq!(w.batches.borrow().len(), 2);
+    }
+
+    #[test]
+    fn a_leader_dropped_while_lingering_does_not_block_the_rest() {
+        let gc = GroupCommit::new(10);
+        let w = World::new();
+        w.open();
+        w.lingered.set(false);
+        let mut tasks: Vec<_> = (1..=3).map(|i| w.task(&gc, i)).collect();
+        poll_all(&mut tasks);
+        tasks[0] = None; // its waitUntil was cancelled and the task dropped: item 1 is lost with it
+        w.impatient.set(true);
+        poll_all(&mut tasks);
+        poll_all(&mut tasks);
+        assert!(tasks.iter().all(Option::is_none));
+        let written: Vec<u32> = w.batches.borrow().iter().flatten().copied().collect();
+        assert_eq!(written, vec![2, 3], "the waiters wrote themselves");
     }
 
     #[test]

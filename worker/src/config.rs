@@ -1,6 +1,11 @@
-//! Configuration from the worker's bindings (wrangler.toml vars and secrets), read per
-//! request: reading a binding is a cheap property access, and a bad value is reported
-//! to the caller as a misconfiguration that says which setting to fix.
+//! Configuration from the worker's bindings (wrangler.toml vars and secrets). A binding's
+//! text is read once per isolate and kept (a deployment or secret change starts new
+//! isolates): each read from the runtime costs two lookups through wasm-bindgen, several
+//! per call. A bad value is reported to every caller as a misconfiguration that says which
+//! setting to fix.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use llmobserve_core::gateway::UpstreamBase;
 use worker::Env;
@@ -13,7 +18,21 @@ pub const ASSETS: &str = "ASSETS";
 pub const EVENTS_QUEUE: &str = "EVENTS_QUEUE";
 const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
-fn text(env: &Env, name: &str) -> Option<String> {
+thread_local! {
+    static TEXTS: RefCell<HashMap<&'static str, Option<String>>> = RefCell::new(HashMap::new());
+}
+
+/// The binding `name` as text (a secret or a var), `None` if unset or blank.
+pub(crate) fn text(env: &Env, name: &'static str) -> Option<String> {
+    if let Some(known) = TEXTS.with(|t| t.borrow().get(name).cloned()) {
+        return known;
+    }
+    let read = read_text(env, name);
+    TEXTS.with(|t| t.borrow_mut().insert(name, read.clone()));
+    read
+}
+
+fn read_text(env: &Env, name: &str) -> Option<String> {
     env.secret(name)
         .map(|s| s.to_string())
         .or_else(|_| env.var(name).map(|v| v.to_string()))
@@ -50,7 +69,7 @@ pub fn admin_token(env: &Env) -> ApiResult<String> {
     Ok(token)
 }
 
-fn number(env: &Env, name: &str, default: u64) -> ApiResult<u64> {
+fn number(env: &Env, name: &'static str, default: u64) -> ApiResult<u64> {
     match text(env, name) {
         None => Ok(default),
         Some(v) => v
@@ -72,6 +91,19 @@ pub fn upstream_timeout_ms(env: &Env) -> ApiResult<u64> {
 /// platform's own limit on the lower plans).
 pub fn max_request_bytes(env: &Env) -> ApiResult<u64> {
     number(env, "MAX_REQUEST_BYTES", 100 * 1024 * 1024)
+}
+
+/// How long a new writer of gateway events waits for the events of the calls right
+/// behind it, so that they share one write (`EVENT_BATCH_MS`, default 10; 0 writes at
+/// once). At most 50: an event waits no more than [`crate::ingest`]'s patience.
+pub fn event_batch_ms(env: &Env) -> ApiResult<u64> {
+    const NAME: &str = "EVENT_BATCH_MS";
+    match text(env, NAME) {
+        None => Ok(10),
+        Some(v) => v.trim().parse::<u64>().ok().filter(|n| *n <= 50).ok_or_else(|| {
+            ApiError::misconfigured(format!("{NAME} must be a whole number of milliseconds from 0 to 50, got {v:?}"))
+        }),
+    }
 }
 
 /// How gateway events reach D1 (`EVENT_WRITE_MODE`).

@@ -111,10 +111,17 @@ fn lost(row: &EventWrite, why: &str) {
 pub async fn deliver(env: &Env, event: &Event) {
     let row = store::event_row(event);
     let mode = config::write_mode(env).unwrap_or(WriteMode::Direct);
+    let linger_ms = config::event_batch_ms(env).unwrap_or(0);
     let writes = WRITES.with(Rc::clone);
-    // Made here, in this call's own task: see GroupCommit on I/O contexts.
+    // Made here, in this call's own task: see GroupCommit on I/O contexts. A timer is set
+    // only if polled: patience by a waiter, linger by a new leader.
     let patience = Delay::from(Duration::from_millis(PATIENCE_MS));
-    writes.commit(row, patience, |rows| write(env, mode, rows)).await;
+    let linger = async move {
+        if linger_ms > 0 {
+            Delay::from(Duration::from_millis(linger_ms)).await;
+        }
+    };
+    writes.commit(row, patience, linger, |rows| write(env, mode, rows)).await;
 }
 
 /// One write of a batch of events, by the write mode; each path falls back to the other.
