@@ -81,22 +81,67 @@ const HOP_BY_HOP: &[&str] = &[
     "content-length",
 ];
 
+/// Request headers that never go upstream: by name, and by prefix. `authorization` is
+/// replaced as [`Credentials`] decide. Kept as data so that a runtime can apply them in one
+/// pass over the headers ([`forwards_request_header`] is the same rule).
+pub const REQUEST_DROPPED_NAMES: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "authorization",
+    "x-real-ip",
+];
+/// Our own headers, Cloudflare's request metadata (client IP, ray id), proxies' trail.
+pub const REQUEST_DROPPED_PREFIXES: &[&str] = &[HEADER_PREFIX, "cf-", "x-forwarded-"];
+
+/// The request headers the gateway itself reads: credentials, body facts, and every
+/// `x-llmobserve-*` header (attribution; an unknown one is an error).
+pub const REQUEST_READ_NAMES: &[&str] = &["authorization", "content-type", "content-length"];
+pub const REQUEST_READ_PREFIXES: &[&str] = &[HEADER_PREFIX];
+
 /// Whether a request header goes upstream. `authorization` is decided by [`Credentials`].
 pub fn forwards_request_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    !(HOP_BY_HOP.contains(&n.as_str())
-        || n.starts_with(HEADER_PREFIX)
-        || n == "authorization"
-        // Cloudflare's own request metadata (client IP, ray id) stays with us.
-        || n.starts_with("cf-")
-        || n == "x-real-ip"
-        || n.starts_with("x-forwarded-"))
+    !(REQUEST_DROPPED_NAMES.contains(&n.as_str()) || REQUEST_DROPPED_PREFIXES.iter().any(|p| n.starts_with(p)))
 }
+
+/// Whether the gateway reads a request header ([`REQUEST_READ_NAMES`], [`REQUEST_READ_PREFIXES`]).
+pub fn reads_request_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    REQUEST_READ_NAMES.contains(&n.as_str()) || REQUEST_READ_PREFIXES.iter().any(|p| n.starts_with(p))
+}
+
+/// Upstream response headers that never go back to the client: fixed names, so a runtime
+/// deletes them without looking at the others.
+pub const RESPONSE_DROPPED_NAMES: &[&str] = HOP_BY_HOP;
 
 /// Whether an upstream response header goes back to the client.
 pub fn forwards_response_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    !HOP_BY_HOP.contains(&n.as_str())
+    !RESPONSE_DROPPED_NAMES.contains(&n.as_str())
+}
+
+/// The path of a serialized request URL (`https://host/v1/x?q=1` gives `/v1/x`) and the
+/// path with its query (`/v1/x?q=1`), without parsing the URL again: a runtime's URL is
+/// already normalised, so the first `/` after the authority starts the path, and a `#`
+/// fragment never reaches a server.
+pub fn path_and_query(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let target = match url[after_scheme..].find('/') {
+        Some(i) => &url[after_scheme + i..],
+        None => "/",
+    };
+    let target = target.split('#').next().unwrap_or(target);
+    let path = target.split('?').next().unwrap_or(target);
+    (path, target)
 }
 
 /// How the caller authenticated, and so which `Authorization` goes upstream.
@@ -351,6 +396,17 @@ fn json_text(v: Option<serde_json::Value>) -> Option<String> {
 }
 
 impl UpstreamFacts {
+    /// Every header [`UpstreamFacts::from_headers`] reads: a runtime can hand over just these.
+    pub const HEADERS: &'static [&'static str] = &[
+        "x-request-id",
+        "x-ratelimit-limit-requests",
+        "x-ratelimit-remaining-requests",
+        "x-ratelimit-limit-tokens",
+        "x-ratelimit-remaining-tokens",
+        "retry-after-ms",
+        "retry-after",
+    ];
+
     /// Reads OpenAI's response headers (`x-request-id`, `x-ratelimit-*`, `retry-after`,
     /// `retry-after-ms`). Names in any case; values that do not parse are ignored.
     pub fn from_headers<'a>(headers: impl IntoIterator<Item = (&'a str, &'a str)>) -> UpstreamFacts {
@@ -463,6 +519,46 @@ mod tests {
         }
         assert!(forwards_response_header("x-ratelimit-remaining-tokens"));
         assert!(!forwards_response_header("transfer-encoding"));
+    }
+
+    #[test]
+    fn the_gateway_reads_its_own_headers_credentials_and_body_facts_only() {
+        for h in ["Authorization", "x-llmobserve-tenant", "x-llmobserve-property-team", "x-llmobserve-typo", "content-type", "content-length"] {
+            assert!(reads_request_header(h), "{h}");
+        }
+        for h in ["x-stainless-lang", "openai-organization", "user-agent", "cf-ray"] {
+            assert!(!reads_request_header(h), "{h}");
+        }
+        // Everything it reads that identifies the caller stays here.
+        for h in ["authorization", "x-llmobserve-key", "x-llmobserve-tenant"] {
+            assert!(!forwards_request_header(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn upstream_facts_read_only_the_headers_they_name() {
+        let all = [
+            ("x-request-id", "req_1"),
+            ("x-ratelimit-limit-requests", "500"),
+            ("x-ratelimit-remaining-requests", "499"),
+            ("x-ratelimit-limit-tokens", "200000"),
+            ("x-ratelimit-remaining-tokens", "199000"),
+            ("retry-after-ms", "20"),
+            ("openai-processing-ms", "7"),
+            ("date", "x"),
+        ];
+        let named = all.iter().copied().filter(|(k, _)| UpstreamFacts::HEADERS.contains(k));
+        assert_eq!(UpstreamFacts::from_headers(named), UpstreamFacts::from_headers(all));
+        assert_eq!(UpstreamFacts::from_headers(all).retry_after_ms, Some(20));
+    }
+
+    #[test]
+    fn path_and_query_of_a_serialized_url() {
+        assert_eq!(path_and_query("https://gw.example/v1/chat/completions"), ("/v1/chat/completions", "/v1/chat/completions"));
+        assert_eq!(path_and_query("http://127.0.0.1:8787/v1/files?purpose=batch&x=%3F"), ("/v1/files", "/v1/files?purpose=batch&x=%3F"));
+        assert_eq!(path_and_query("https://gw.example/v1/models#frag"), ("/v1/models", "/v1/models"));
+        assert_eq!(path_and_query("https://gw.example"), ("/", "/"));
+        assert_eq!(path_and_query("https://gw.example/?a=1"), ("/", "/?a=1"));
     }
 
     #[test]

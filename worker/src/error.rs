@@ -64,3 +64,9 @@ impl From<worker::Error> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<wasm_bindgen::JsValue> for ApiError {
+    fn from(e: wasm_bindgen::JsValue) -> ApiError {
+        ApiError::from(worker::Error::from(e))
+    }
+}

@@ -28,17 +28,19 @@ use worker::{event, Context, Date, Env, Headers, MessageBatch, Method, Request, 
 use error::{ApiError, ApiResult};
 
 #[event(fetch)]
-pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let gateway = is_gateway_path(&req.path());
-    let started = Date::now().as_millis();
-    let mut resp = route(req, &env, &ctx).await.unwrap_or_else(ApiError::into_response);
-    if !gateway {
-        // The gateway reports its own phases; every other answer reports the worker's
-        // time to its headers. Asset responses have immutable headers: ignored.
-        let total = Date::now().as_millis().saturating_sub(started);
-        let _ = resp.headers_mut().append("server-timing", &format!("llmobserve-total;dur={total}"));
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
+    let path = req.path();
+    if is_gateway_path(&path) && !is_collector(req.method().as_ref(), &path) {
+        // The gateway builds the runtime's response itself and reports its own phases.
+        return Ok(gateway::proxy(req, &env, &ctx).await.unwrap_or_else(|e| e.into_response().into()));
     }
-    Ok(resp)
+    let started = Date::now().as_millis();
+    let mut resp = route(req, &env).await.unwrap_or_else(ApiError::into_response);
+    // Every other answer reports the worker's time to its headers. Asset responses have
+    // immutable headers: ignored.
+    let total = Date::now().as_millis().saturating_sub(started);
+    let _ = resp.headers_mut().append("server-timing", &format!("llmobserve-total;dur={total}"));
+    Ok(resp.into())
 }
 
 /// The consumer of the events queue and of its dead-letter queue (`ingest`).
@@ -84,15 +86,12 @@ fn param<'a>(params: &'a [(&'static str, String)], name: &str) -> &'a str {
     params.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v.as_str())
 }
 
-async fn route(req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
+async fn route(req: Request, env: &Env) -> ApiResult<Response> {
     let path = req.path();
     let method = req.method();
     if is_collector(method.as_ref(), &path) {
         let who = auth::principal(&req, env).await?;
         return collector::report(req, env, &who).await;
-    }
-    if is_gateway_path(&path) {
-        return gateway::proxy(req, env, ctx).await;
     }
     if path == faults::PATH && method == Method::Post && faults::enabled(env) {
         return faults::set(req, env).await;

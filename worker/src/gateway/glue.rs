@@ -1,18 +1,45 @@
 //! The few steps of a gateway call done in JavaScript because crossing into the runtime
 //! once is cheaper than crossing for each piece (the benchmark's CPU profile:
-//! `bench/profile.mjs`): reading all headers of a request or response as one string,
-//! racing the upstream fetch against its deadline without a Rust timer (whose closure
-//! costs a crossing to set, another to clear, and another to free), and moving a
+//! `bench/profile.mjs`): splitting a request's headers into those that go upstream and
+//! those the gateway reads, in one pass, by core's rules passed as data; copying a
+//! response's headers minus the dropped ones and reading the few the gateway wants,
+//! without iterating them; racing the upstream fetch against its deadline without a Rust
+//! timer (whose closure costs a crossing to set, another to clear, and another to free);
+//! keeping bodies as JavaScript bytes that wasm reads but never copies back; and moving a
 //! stream's chunks in and out with one call each.
 
+use llmobserve_core::gateway::{self, UpstreamFacts};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen(inline_js = r#"
-export function header_lines(headers) {
-  let s = '';
-  for (const [k, v] of headers) s += k + '\n' + v + '\n';
-  return s;
+const matches = (name, names, prefixes) => names.includes(name) || prefixes.some((p) => name.startsWith(p));
+export function split_request_headers(headers, dropNames, dropPrefixes, readNames, readPrefixes) {
+  const forward = new Headers(headers);
+  let read = '';
+  for (const [k, v] of headers) {
+    if (matches(k, readNames, readPrefixes)) read += k + '\n' + v + '\n';
+    if (matches(k, dropNames, dropPrefixes)) forward.delete(k);
+  }
+  return [forward, read];
+}
+export function copy_response_headers(headers, dropNames, readNames) {
+  const out = new Headers(headers);
+  for (const n of dropNames) out.delete(n);
+  let read = '';
+  for (const n of readNames) {
+    const v = headers.get(n);
+    if (v !== null) read += n + '\n' + v + '\n';
+  }
+  return [out, read];
+}
+export function read_bytes(message) {
+  return message.arrayBuffer().then((b) => new Uint8Array(b));
+}
+export function respond(body, status, headers) {
+  // A status that cannot have a body (204, 304...) must get none, not an empty one.
+  return new Response(body.length > 0 ? body : null, { status, headers });
 }
 export function reader_of(stream) {
   return stream.getReader();
@@ -45,7 +72,17 @@ export function fetch_within(url, init, ms) {
 }
 "#)]
 extern "C" {
-    fn header_lines(headers: &web_sys::Headers) -> String;
+    fn split_request_headers(
+        headers: &web_sys::Headers,
+        drop_names: &js_sys::Array,
+        drop_prefixes: &js_sys::Array,
+        read_names: &js_sys::Array,
+        read_prefixes: &js_sys::Array,
+    ) -> js_sys::Array;
+    fn copy_response_headers(headers: &web_sys::Headers, drop_names: &js_sys::Array, read_names: &js_sys::Array) -> js_sys::Array;
+    fn read_bytes(message: &JsValue) -> js_sys::Promise;
+    #[wasm_bindgen(catch)]
+    fn respond(body: &js_sys::Uint8Array, status: u16, headers: &web_sys::Headers) -> Result<web_sys::Response, JsValue>;
     fn fetch_within(url: &str, init: &web_sys::RequestInit, ms: f64) -> js_sys::Promise;
     fn reader_of(stream: &web_sys::ReadableStream) -> JsValue;
     fn read_chunk(reader: &JsValue) -> js_sys::Promise;
@@ -108,16 +145,101 @@ impl ClientStream {
     }
 }
 
-/// Every header as (lower-case name, value), in the runtime's order (names sorted, one
-/// entry per name with repeated values joined). Names and values never hold a line feed.
-pub fn header_pairs(headers: &web_sys::Headers) -> Vec<(String, String)> {
-    let lines = header_lines(headers);
+/// Core's header rules as JavaScript arrays, made once per isolate.
+struct Rules {
+    request_drop_names: js_sys::Array,
+    request_drop_prefixes: js_sys::Array,
+    request_read_names: js_sys::Array,
+    request_read_prefixes: js_sys::Array,
+    response_drop_names: js_sys::Array,
+    response_read_names: js_sys::Array,
+}
+
+fn array<'a>(items: impl IntoIterator<Item = &'a str>) -> js_sys::Array {
+    items.into_iter().map(JsValue::from_str).collect()
+}
+
+thread_local! {
+    static RULES: Rules = Rules {
+        request_drop_names: array(gateway::REQUEST_DROPPED_NAMES.iter().copied()),
+        request_drop_prefixes: array(gateway::REQUEST_DROPPED_PREFIXES.iter().copied()),
+        request_read_names: array(gateway::REQUEST_READ_NAMES.iter().copied()),
+        request_read_prefixes: array(gateway::REQUEST_READ_PREFIXES.iter().copied()),
+        response_drop_names: array(gateway::RESPONSE_DROPPED_NAMES.iter().copied()),
+        response_read_names: array(UpstreamFacts::HEADERS.iter().copied().chain([CONTENT_TYPE])),
+    };
+}
+
+const CONTENT_TYPE: &str = "content-type";
+
+/// `name\nvalue\n` lines as (name, value) pairs. Names and values never hold a line feed.
+fn pairs(lines: &str) -> Vec<(String, String)> {
     let mut parts = lines.split('\n');
     let mut pairs = Vec::new();
     while let (Some(k), Some(v)) = (parts.next(), parts.next()) {
         pairs.push((k.to_owned(), v.to_owned()));
     }
     pairs
+}
+
+/// A request's headers, split by core's rules in one pass.
+pub struct RequestHeaders {
+    /// A copy of all headers minus those that never go upstream (`authorization` is set
+    /// by the caller of this as the credentials decide).
+    pub forward: web_sys::Headers,
+    /// The headers the gateway reads (lower-case name, value), in the runtime's order.
+    pub read: Vec<(String, String)>,
+}
+
+impl RequestHeaders {
+    pub fn of(headers: &web_sys::Headers) -> Self {
+        let split = RULES.with(|r| {
+            split_request_headers(
+                headers,
+                &r.request_drop_names,
+                &r.request_drop_prefixes,
+                &r.request_read_names,
+                &r.request_read_prefixes,
+            )
+        });
+        let lines = split.get(1).as_string().unwrap_or_default();
+        RequestHeaders { forward: split.get(0).unchecked_into(), read: pairs(&lines) }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.read.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An upstream response's headers: the copy that goes to the client, and what the
+/// gateway reads from them.
+pub struct ResponseHeaders {
+    pub out: web_sys::Headers,
+    pub facts: UpstreamFacts,
+    pub content_type: Option<String>,
+}
+
+impl ResponseHeaders {
+    pub fn of(headers: &web_sys::Headers) -> Self {
+        let copied = RULES.with(|r| copy_response_headers(headers, &r.response_drop_names, &r.response_read_names));
+        let read = pairs(&copied.get(1).as_string().unwrap_or_default());
+        let content_type = read.iter().find(|(k, _)| k == CONTENT_TYPE).map(|(_, v)| v.clone());
+        let facts = UpstreamFacts::from_headers(read.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        ResponseHeaders { out: copied.get(0).unchecked_into(), facts, content_type }
+    }
+}
+
+/// A whole body (of a request or a response) as JavaScript bytes, read with one
+/// `arrayBuffer()`. (`Response::bytes` pulls a `ReadableStream` chunk by chunk through
+/// wasm, taking and releasing a reader lock each time.)
+pub async fn whole_body(message: &JsValue) -> worker::Result<js_sys::Uint8Array> {
+    Ok(JsFuture::from(read_bytes(message)).await?.unchecked_into())
+}
+
+/// The client's response, its body the JavaScript bytes as they are (never copied back
+/// out of wasm).
+pub fn response(body: &js_sys::Uint8Array, status: u16, headers: &web_sys::Headers) -> worker::Result<web_sys::Response> {
+    Ok(respond(body, status, headers)?)
 }
 
 /// `fetch(url, init)`, or `None` if no response (headers) came within `ms`; the caller

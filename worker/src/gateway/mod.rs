@@ -12,8 +12,8 @@ mod stream;
 use llmobserve_core::attribution::{self, parse_attribution, AttributionError};
 use llmobserve_core::event::{CallRecord, Event, Outcome};
 use llmobserve_core::gateway::{
-    credentials, forwards_request_header, forwards_response_header, reads_request_body, reads_response_body,
-    with_include_usage, Credentials, RequestFacts, UpstreamFacts,
+    credentials, path_and_query, reads_request_body, reads_response_body, with_include_usage, Credentials, RequestFacts,
+    UpstreamFacts,
 };
 use llmobserve_core::keys::{event_id, sha256_hex};
 use llmobserve_core::stream::{StreamApi, StreamObserver};
@@ -21,10 +21,7 @@ use llmobserve_core::time::UnixMillis;
 use llmobserve_core::tokens::{estimate_input_tokens, estimate_output_tokens};
 use llmobserve_core::endpoints::{call_usage, BatchBilling};
 use llmobserve_core::usage::{Usage, UsageSource};
-use worker::{
-    AbortController, Context, Date, Env, Headers, Method, Request,
-    Response, ResponseBody,
-};
+use worker::{AbortController, Context, Date, Env, Method, Request};
 
 use crate::auth;
 use crate::config;
@@ -60,30 +57,31 @@ fn too_large(limit: u64) -> ApiError {
 /// The request body as it goes upstream.
 enum OutgoingBody {
     None,
-    /// Read by the gateway (JSON, or a form whose fields price the call).
-    Read(Vec<u8>),
+    /// Read by the gateway (JSON, or a form whose fields price the call): the bytes as
+    /// JavaScript has them (sent upstream as they are unless the gateway changes them), and
+    /// wasm's copy.
+    Read(js_sys::Uint8Array, Vec<u8>),
     /// Streamed upstream untouched (file uploads and other bodies).
     Passed(Option<web_sys::ReadableStream>),
 }
 
-/// Proxies one `/v1/*` request.
-pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Response> {
+/// Proxies one `/v1/*` request. The answer is the runtime's own `Response`: built once,
+/// with the body bytes JavaScript already has.
+pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys::Response> {
     let started = now();
     let id = event_id(started.0.max(0) as u64, &random_bytes::<10>()?);
     // Aborted when the client disconnects (compatibility flag `enable_request_signal`).
     let client_signal = req.inner().signal();
 
     // 1. Authenticate before anything else: without a valid key nothing goes upstream.
-    let request_headers = glue::header_pairs(&req.headers().0);
-    let header = |name: &str| {
-        request_headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    };
+    let request_headers = glue::RequestHeaders::of(&req.headers().0);
+    let header = |name: &str| request_headers.get(name);
     let creds = credentials(header("authorization"), header(attribution::KEY))
         .map_err(|e| ApiError::unauthorized(e.message()))?;
     let principal = auth::principal_for_key(env, creds.gateway_key()).await?;
 
     // 2. Attribution and limits, validated before the upstream call.
-    let attribution = parse_attribution(request_headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let attribution = parse_attribution(request_headers.read.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let tenant = principal.tenant_for_write(attribution.tenant.clone())?;
     let upstream_base = config::upstream(env)?;
     let max_body = config::max_request_bytes(env)?;
@@ -93,42 +91,34 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     }
 
     // 3. The request as it goes upstream: same method, path, query and body.
-    let url = req.url()?;
-    let endpoint = url.path().to_owned();
-    let path_and_query = match url.query() {
-        Some(q) => format!("{endpoint}?{q}"),
-        None => endpoint.clone(),
-    };
+    let url = req.inner().url();
+    let (endpoint, path_and_query) = path_and_query(&url);
+    let endpoint = endpoint.to_owned();
     let method = req.method();
     let content_type = header("content-type").map(str::to_owned);
     let body = if matches!(method, Method::Get | Method::Head) {
         OutgoingBody::None
     } else if reads_request_body(&endpoint, content_type.as_deref()) {
-        let bytes = req.bytes().await?;
-        if bytes.len() as u64 > max_body {
+        let js = glue::whole_body(req.inner()).await?;
+        if u64::from(js.length()) > max_body {
             return Err(too_large(max_body));
         }
-        OutgoingBody::Read(bytes)
+        let bytes = js.to_vec();
+        OutgoingBody::Read(js, bytes)
     } else {
         OutgoingBody::Passed(req.inner().body())
     };
     let facts = match (&body, content_type.as_deref()) {
-        (OutgoingBody::Read(b), Some(ct)) if ct.starts_with("multipart/") => RequestFacts::from_multipart(ct, b),
-        (OutgoingBody::Read(b), _) => RequestFacts::from_body(b),
+        (OutgoingBody::Read(_, b), Some(ct)) if ct.starts_with("multipart/") => RequestFacts::from_multipart(ct, b),
+        (OutgoingBody::Read(_, b), _) => RequestFacts::from_body(b),
         _ => RequestFacts::default(),
     };
     let api = StreamApi::for_endpoint(&endpoint);
     // Ask upstream for exact usage; the observer hides what that adds from the client.
     let hide_usage = facts.stream && api.supports_include_usage() && !facts.include_usage;
 
-    // The client's headers minus ours and the hop-by-hop ones: one copy in the runtime and
-    // a few deletions, rather than one call into it per header kept.
-    let forward = copy_headers(req.headers())?;
-    for (k, _) in &request_headers {
-        if !forwards_request_header(k) {
-            forward.delete(k)?;
-        }
-    }
+    // The client's headers minus ours, the hop-by-hop ones and its credentials.
+    let forward = &request_headers.forward;
     match creds {
         Credentials::Managed { .. } => {
             forward.set("authorization", &format!("Bearer {}", config::openai_api_key(env)?))?;
@@ -140,15 +130,14 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     // Fetched as fetch(url, init): a Request built first would be built again by fetch.
     let init = web_sys::RequestInit::new();
     init.set_method(method.as_ref());
-    init.set_headers(&forward.0);
+    init.set_headers(forward);
     init.set_redirect(web_sys::RequestRedirect::Manual);
     match &body {
         OutgoingBody::None => {}
-        OutgoingBody::Read(bytes) => {
-            let sent = if hide_usage { with_include_usage(bytes) } else { None };
-            let sent = sent.as_deref().unwrap_or(bytes);
-            init.set_body(&js_sys::Uint8Array::from(sent));
-        }
+        OutgoingBody::Read(js, bytes) => match hide_usage.then(|| with_include_usage(bytes)).flatten() {
+            Some(changed) => init.set_body(&js_sys::Uint8Array::from(changed.as_slice())),
+            None => init.set_body(js),
+        },
         OutgoingBody::Passed(stream) => {
             if let Some(stream) = stream {
                 init.set_body(stream);
@@ -178,7 +167,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         outcome: Outcome::Completed,
         upstream: UpstreamFacts::default(),
         request_hash: match &body {
-            OutgoingBody::Read(b) if !b.is_empty() => Some(sha256_hex(b)),
+            OutgoingBody::Read(_, b) if !b.is_empty() => Some(sha256_hex(b)),
             _ => None,
         },
         is_retry: false,
@@ -191,14 +180,9 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     let fetch_started = now();
     let signal = controller.signal();
     init.set_signal(Some(&signal));
-    let sent = match glue::fetch_within_ms(&upstream_url, &init, timeout_ms).await {
-        Ok(Some(r)) => Some(Ok(Response::from(r))),
-        Ok(None) => None,
-        Err(e) => Some(Err(e)),
-    };
-    let upstream = match sent {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => {
+    let upstream = match glue::fetch_within_ms(&upstream_url, &init, timeout_ms).await {
+        Ok(Some(r)) => r,
+        Err(e) => {
             worker::console_error!("upstream fetch failed: {e}");
             return upstream_failed(env, ctx, base, 502, Outcome::UpstreamUnreachable, "upstream_unreachable", format!(
                 "The gateway could not reach the upstream API at {}. Check OPENAI_BASE_URL and that the upstream is up.",
@@ -206,7 +190,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
             ))
             .await;
         }
-        None => {
+        Ok(None) => {
             controller.abort();
             return upstream_failed(env, ctx, base, 504, Outcome::UpstreamTimeout, "upstream_timeout", format!(
                 "The upstream API sent no response within {timeout_ms} ms (UPSTREAM_TIMEOUT_MS)."
@@ -215,32 +199,26 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         }
     };
     let headers_at = now();
-    let status = upstream.status_code();
-    let upstream_headers = glue::header_pairs(&upstream.headers().0);
-    let out_headers = copy_headers(upstream.headers())?;
-    for (k, _) in &upstream_headers {
-        if !forwards_response_header(k) {
-            out_headers.delete(k)?;
-        }
-    }
+    let status = upstream.status();
+    let glue::ResponseHeaders { out: out_headers, facts: upstream_facts, content_type: response_type } =
+        glue::ResponseHeaders::of(&upstream.headers());
     out_headers.set("x-llmobserve-event-id", &id)?;
     let mut record = base;
     record.status_code = status;
     record.ttfb_ms = Some(elapsed_ms(started, headers_at));
-    record.upstream = UpstreamFacts::from_headers(upstream_headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let response_type = upstream.headers().get("content-type")?;
+    record.upstream = upstream_facts;
     // 5a. Streams go through chunk by chunk, pumped off the response path; the event is
     // written when the stream ends.
     if response_type.as_deref().is_some_and(|ct| ct.starts_with("text/event-stream")) {
         record.is_stream = true;
         let request_body = match body {
-            OutgoingBody::Read(b) => b,
+            OutgoingBody::Read(_, b) => b,
             _ => Vec::new(),
         };
-        let ResponseBody::Stream(upstream_body) = upstream.body() else {
+        let Some(upstream_body) = upstream.body() else {
             return Err(ApiError::internal("an event stream without a body"));
         };
-        let (pump, body) = stream::observed(upstream_body, StreamObserver::new(api, hide_usage), controller);
+        let (pump, body) = stream::observed(&upstream_body, StreamObserver::new(api, hide_usage), controller);
         out_headers.append("server-timing", &server_timing(started, fetch_started, headers_at, now()))?;
         let env = env.clone();
         ctx.wait_until(async move {
@@ -248,12 +226,12 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
             let record = finish_stream_record(record, api, &request_body, end);
             ingest::deliver(&env, &price_call(&env, record).await).await
         });
-        return Ok(Response::builder().with_status(status).with_headers(out_headers).stream(body));
+        return Ok(web_sys::Response::new_with_opt_readable_stream_and_init(Some(&body), &init_of(status, &out_headers))?);
     }
 
     // 5b. JSON answers are read for their usage and returned byte for byte.
     if reads_response_body(response_type.as_deref()) {
-        let bytes = match read_whole_body(upstream.body()).await {
+        let js = match glue::whole_body(&upstream).await {
             Ok(b) => b,
             Err(e) => {
                 // Upstream broke off mid-body: the call reached upstream, so it is recorded.
@@ -263,6 +241,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
                 .await;
             }
         };
+        let bytes = js.to_vec();
         let done = now();
         if (200..300).contains(&status) {
             if let Some(batch) = BatchBilling::from_response(&bytes) {
@@ -285,7 +264,7 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
         }
         out_headers.append("server-timing", &server_timing(started, fetch_started, done, now()))?;
         record_event(env, ctx, event);
-        return Ok(Response::builder().with_status(status).with_headers(out_headers).fixed(bytes));
+        return Ok(glue::response(&js, status, &out_headers)?);
     }
 
     // 5c. Anything else (audio, files) streams back untouched; speech is billed by the
@@ -298,27 +277,14 @@ pub async fn proxy(mut req: Request, env: &Env, ctx: &Context) -> ApiResult<Resp
     record.latency_ms = elapsed_ms(started, headers_at);
     out_headers.append("server-timing", &server_timing(started, fetch_started, headers_at, now()))?;
     record_event(env, ctx, price_call(env, record).await);
-    let (_, body) = upstream.into_parts();
-    Ok(Response::builder().with_status(status).with_headers(out_headers).body(body))
+    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(upstream.body().as_ref(), &init_of(status, &out_headers))?)
 }
 
-/// A mutable copy of `headers`, made in the runtime.
-fn copy_headers(headers: &Headers) -> worker::Result<Headers> {
-    Ok(Headers(web_sys::Headers::new_with_headers(&headers.0)?))
-}
-
-/// Reads a whole upstream body with one `arrayBuffer()` in the runtime. (`Response::bytes`
-/// pulls a `ReadableStream` chunk by chunk through wasm, taking and releasing a reader
-/// lock each time: about 0.1 ms of CPU per call in the benchmark's profile.)
-async fn read_whole_body(body: &ResponseBody) -> worker::Result<Vec<u8>> {
-    let stream = match body {
-        ResponseBody::Empty => return Ok(Vec::new()),
-        ResponseBody::Body(bytes) => return Ok(bytes.clone()),
-        ResponseBody::Stream(stream) => stream,
-    };
-    let whole = web_sys::Response::new_with_opt_readable_stream(Some(stream))?;
-    let buffer = worker::wasm_bindgen_futures::JsFuture::from(whole.array_buffer()?).await?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+fn init_of(status: u16, headers: &web_sys::Headers) -> web_sys::ResponseInit {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    init.set_headers(headers);
+    init
 }
 
 /// Answers a call that got no response from upstream, and records it.
@@ -331,7 +297,7 @@ async fn upstream_failed(
     outcome: Outcome,
     code: &'static str,
     message: String,
-) -> ApiResult<Response> {
+) -> ApiResult<web_sys::Response> {
     let id = record.id.clone();
     record.status_code = status;
     record.outcome = outcome;
@@ -340,7 +306,7 @@ async fn upstream_failed(
     record_event(env, ctx, price_call(env, record).await);
     let mut resp = ApiError::new(status, "server_error", code, message).into_response();
     resp.headers_mut().set("x-llmobserve-event-id", &id)?;
-    Ok(resp)
+    Ok(resp.into())
 }
 
 /// `Server-Timing`: the gateway's own time (before the upstream call, and after upstream
