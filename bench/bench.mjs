@@ -51,11 +51,13 @@ const { values: argv } = parseArgs({
 const PROFILES = {
   full: { rounds: 5, c1Seconds: 4, c32Seconds: 4, streams: 60, streamSeconds: 4, minStreams: 20, coldReps: 3, internal: true, probeSeconds: 3, probeReps: 3 },
   quick: { rounds: 1, c1Seconds: 2, c32Seconds: 2, streams: 20, streamSeconds: 2, minStreams: 10, coldReps: 1, internal: true, probeSeconds: 2, probeReps: 1 },
+  // Before/after comparisons while developing: the ratios of 3 shuffled rounds, nothing else.
+  ab: { rounds: 3, c1Seconds: 3, c32Seconds: 3, streams: 20, streamSeconds: 1, minStreams: 10, coldReps: 0, internal: false },
   smoke: { rounds: 1, n1: 50, n32: 50, streams: 5, streamSeconds: Infinity, minStreams: 5, coldReps: 0, internal: false, only: ['direct', 'llmobserve'] },
 };
 const profileName = argv.profile;
 const P = PROFILES[profileName];
-if (!P) throw new Error(`unknown profile ${profileName}: full, quick or smoke`);
+if (!P) throw new Error(`unknown profile ${profileName}: full, quick, ab or smoke`);
 if (argv.only) P.only = ['direct', 'llmobserve', ...argv.only.split(',')];
 const seed = argv.seed ? Number(argv.seed) : (Date.now() & 0x7fffffff);
 const rng = seeded(seed);

@@ -14,6 +14,8 @@ import { oha } from './lib/oha.mjs';
 const { values: argv } = parseArgs({
   options: {
     mode: { type: 'string', default: 'queue' },
+    // `passthrough`: the JS passthrough Worker instead, for the floor's own profile.
+    target: { type: 'string', default: 'llmobserve' },
     seconds: { type: 'string', default: '10' },
     c: { type: 'string', default: '8' },
     stream: { type: 'boolean', default: false },
@@ -82,7 +84,7 @@ function summarize(profile) {
 
 const mock = await startMock();
 const inspectorPort = await freePort();
-const w = await startMiniflare('llmobserve', mock.url, { writeMode: argv.mode, inspectorPort });
+const w = await startMiniflare(argv.target, mock.url, { writeMode: argv.mode, inspectorPort });
 const headers = {
   'content-type': 'application/json', authorization: `Bearer ${w.key}`, ...MOCK_HEADERS,
   'x-llmobserve-tenant': 'bench', 'x-llmobserve-customer': 'alice', 'x-llmobserve-section': 'agent:bench/step:call',
@@ -102,7 +104,7 @@ try {
   const { all, self, total } = summarize(profile);
   const busy = all - (self.get('(idle)') ?? 0);
   mkdirSync(join(BENCH, 'results'), { recursive: true });
-  const file = join(BENCH, 'results', `profile-${argv.mode}${argv.stream ? '-stream' : ''}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+  const file = join(BENCH, 'results', `profile-${argv.target === 'llmobserve' ? argv.mode : argv.target}${argv.stream ? '-stream' : ''}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
   writeFileSync(file, JSON.stringify(profile));
   console.log(`${requests} calls (${argv.stream ? 'streamed' : 'non-streamed'}, c=${argv.c}, ${argv.mode} write mode), statuses ${JSON.stringify(load.statuses)}`);
   console.log(`JS thread busy ${(busy / 1000).toFixed(0)} ms = ${(busy / 1000 / requests).toFixed(3)} ms per call ((program), native work outside JS and wasm: ${((self.get('(program)') ?? 0) / 1000 / requests).toFixed(3)} ms per call)`);

@@ -19,6 +19,7 @@ for a in "$@"; do
   case "$a" in
     --quick) profile=quick ;;
     --smoke) profile=smoke ;;
+    --ab) profile=ab ;;
     *) args+=("$a") ;;
   esac
 done

@@ -98,6 +98,16 @@ struct BatchObject {
 }
 
 impl BatchBilling {
+    /// The batch a call's answer reports, if the call is to the Batch API (`/v1/batches`
+    /// and below): other answers are not parsed again.
+    pub fn of_call(endpoint: &str, body: &[u8]) -> Option<BatchBilling> {
+        let batches = endpoint.strip_prefix("/v1/batches")?;
+        if !(batches.is_empty() || batches.starts_with('/')) {
+            return None;
+        }
+        BatchBilling::from_response(body)
+    }
+
     /// Reads a batch object; `Some` only for a finished batch (completed, expired or
     /// cancelled) that reports usage.
     pub fn from_response(body: &[u8]) -> Option<BatchBilling> {
@@ -207,6 +217,11 @@ mod tests {
         assert_eq!(call.latency_ms, 3000);
         let running = br#"{"id":"batch_1","object":"batch","status":"in_progress","usage":{"input_tokens":5,"output_tokens":0}}"#;
         assert_eq!(BatchBilling::from_response(running), None);
+        // Only answers of the Batch API are read for a batch.
+        assert!(BatchBilling::of_call("/v1/batches/batch_abc", body).is_some());
+        assert!(BatchBilling::of_call("/v1/batches", body).is_some());
+        assert!(BatchBilling::of_call("/v1/chat/completions", body).is_none());
+        assert!(BatchBilling::of_call("/v1/batchesx", body).is_none());
         let (f, _) = call_usage("/v1/batches/batch_1", &RequestFacts::default(), Some(body));
         assert_eq!(f.usage, None, "polling a batch is not itself billed");
     }

@@ -19,7 +19,9 @@
 //! so that the items of calls close behind it join its first write: at a steady rate of
 //! calls one write then carries several, where without it each call, alone at its moment,
 //! would cost a write of its own. Pass a ready future for no wait. Under load the writes
-//! coalesce anyway. Items are handed to `write` as shared references so that a waiter keeps its
+//! coalesce anyway. A caller that finds a leader lingering with room in its first batch
+//! hands its item over and returns at once, without a timer: that batch is certain to
+//! take it, and its write depends on the leader's task as every batched item does. Items are handed to `write` as shared references so that a waiter keeps its
 //! own; `write` handles its own failures.
 
 use std::cell::RefCell;
@@ -39,8 +41,11 @@ struct State<T> {
     leaders: usize,
     /// Batches written so far: a waiter sees whether a leader made progress.
     progress: u64,
-    /// Items waiting, each with the channel that tells its caller it was written.
-    waiting: VecDeque<(u64, Rc<T>, oneshot::Sender<()>)>,
+    /// Items waiting, each with the channel that tells its caller it was written (none
+    /// for an item handed to a lingering leader).
+    waiting: VecDeque<(u64, Rc<T>, Option<oneshot::Sender<()>>)>,
+    /// A new leader is waiting for company before its first write.
+    lingering: bool,
     next_ticket: u64,
 }
 
@@ -54,7 +59,7 @@ impl<T> GroupCommit<T> {
     /// A group commit writing at most `max_batch` (at least 1) items at a time.
     pub fn new(max_batch: usize) -> Self {
         GroupCommit {
-            state: RefCell::new(State { leaders: 0, progress: 0, waiting: VecDeque::new(), next_ticket: 0 }),
+            state: RefCell::new(State { leaders: 0, progress: 0, waiting: VecDeque::new(), lingering: false, next_ticket: 0 }),
             max_batch: max_batch.max(1),
         }
     }
@@ -62,6 +67,30 @@ impl<T> GroupCommit<T> {
     /// Items waiting for a write (not counting a batch in flight).
     pub fn waiting(&self) -> usize {
         self.state.borrow().waiting.len()
+    }
+
+    /// Hands `item` to a leader that is lingering with room in its first batch, which is
+    /// then certain to write it; the caller need not wait (nor keep a task alive) for that.
+    /// `Err(item)` when there is no such leader: call [`GroupCommit::commit`].
+    pub fn hand_over(&self, item: Rc<T>) -> Result<(), Rc<T>> {
+        let mut s = self.state.borrow_mut();
+        if !Self::can_hand_over(&s, self.max_batch) {
+            return Err(item);
+        }
+        Self::push_handed_over(&mut s, item);
+        Ok(())
+    }
+
+    /// A leader lingers, and its first batch (its own item and up to max_batch - 1 more)
+    /// has room for one more.
+    fn can_hand_over(s: &State<T>, max_batch: usize) -> bool {
+        s.leaders > 0 && s.lingering && s.waiting.len() + 1 < max_batch
+    }
+
+    fn push_handed_over(s: &mut State<T>, item: Rc<T>) {
+        let ticket = s.next_ticket;
+        s.next_ticket += 1;
+        s.waiting.push_back((ticket, item, None));
     }
 
     /// A waiter out of patience takes its item back to lead with it, unless a leader has
@@ -83,24 +112,26 @@ impl<T> GroupCommit<T> {
     /// it leads. Make both in the caller's own task (they are polled only if needed), and
     /// keep `linger` well below `patience`: a waiter whose patience runs out before its
     /// leader's first write takes its item back.
-    pub async fn commit<W, F, P, L>(&self, item: T, patience: P, linger: L, write: W)
+    pub async fn commit<W, F, P, L>(&self, item: Rc<T>, patience: P, linger: L, write: W)
     where
         W: Fn(Vec<Rc<T>>) -> F,
         F: Future<Output = ()>,
         P: Future<Output = ()>,
         L: Future<Output = ()>,
     {
-        let item = Rc::new(item);
         let wait = {
             let mut s = self.state.borrow_mut();
             if s.leaders == 0 {
                 s.leaders += 1;
                 None
+            } else if Self::can_hand_over(&s, self.max_batch) {
+                Self::push_handed_over(&mut s, item);
+                return;
             } else {
                 let ticket = s.next_ticket;
                 s.next_ticket += 1;
                 let (tx, rx) = oneshot::channel();
-                s.waiting.push_back((ticket, Rc::clone(&item), tx));
+                s.waiting.push_back((ticket, Rc::clone(&item), Some(tx)));
                 Some((ticket, rx, s.progress))
             }
         };
@@ -135,14 +166,16 @@ impl<T> GroupCommit<T> {
         };
         let _lead = Lead { gc: self };
         if new_leader {
+            self.state.borrow_mut().lingering = true;
             linger.await;
+            self.state.borrow_mut().lingering = false;
         }
         let mut batch = first;
         for _ in 0..MAX_ROUNDS {
             let done = {
                 let mut s = self.state.borrow_mut();
                 let n = s.waiting.len().min(self.max_batch - batch.len());
-                s.waiting.drain(..n).map(|(_, i, tx)| { batch.push(i); tx }).collect::<Vec<_>>()
+                s.waiting.drain(..n).filter_map(|(_, i, tx)| { batch.push(i); tx }).collect::<Vec<_>>()
             };
             if batch.is_empty() {
                 break;
@@ -166,6 +199,8 @@ impl<T> Drop for Lead<'_, T> {
     fn drop(&mut self) {
         let mut s = self.gc.state.borrow_mut();
         s.leaders = s.leaders.saturating_sub(1);
+        // A leader dropped while lingering: what was handed to it waits for the next leader.
+        s.lingering = false;
     }
 }
 
@@ -245,7 +280,7 @@ mod tests {
         }
         fn task<'a>(&'a self, gc: &'a GroupCommit<u32>, i: u32) -> Option<Task<'a>> {
             let (patience, linger) = (Gate(Rc::clone(&self.impatient)), Gate(Rc::clone(&self.lingered)));
-            Some(Box::pin(gc.commit(i, patience, linger, move |b| self.write(b))))
+            Some(Box::pin(gc.commit(Rc::new(i), patience, linger, move |b| self.write(b))))
         }
     }
 
@@ -262,7 +297,7 @@ mod tests {
     }
 
     #[test]
-    fn callers_arriving_while_a_new_leader_lingers_share_its_first_write() {
+    fn callers_arriving_while_a_new_leader_lingers_hand_over_and_share_its_first_write() {
         let gc = GroupCommit::new(3);
         let w = World::new();
         w.open();
@@ -270,10 +305,12 @@ mod tests {
         let mut tasks: Vec<_> = (1..=4).map(|i| w.task(&gc, i)).collect();
         poll_all(&mut tasks);
         assert!(w.batches.borrow().is_empty(), "nothing is written while the leader lingers");
+        // 2 and 3 fit in the leader's first batch: handed over, they returned at once. The
+        // batch is full without 4, which waits as a caller behind a write does.
+        assert!(tasks[0].is_some() && tasks[1].is_none() && tasks[2].is_none() && tasks[3].is_some());
         assert_eq!(gc.waiting(), 3);
         w.lingered.set(true);
         poll_all(&mut tasks);
-        // The first write is full (max_batch 3); the rest follows in the next round.
         assert_eq!(*w.batches.borrow(), vec![vec![1, 2, 3], vec![4]]);
         assert!(tasks[0].is_none());
         w.impatient.set(true);
@@ -283,20 +320,42 @@ mod tests {
     }
 
     #[test]
-    fn a_leader_dropped_while_lingering_does_not_block_the_rest() {
+    fn hand_over_succeeds_only_while_a_leader_lingers_with_room() {
+        let gc = GroupCommit::new(3);
+        let w = World::new();
+        w.open();
+        let hand = |i: u32| gc.hand_over(Rc::new(i)).map_err(|i| *i);
+        assert_eq!(hand(9), Err(9), "no leader");
+        w.lingered.set(false);
+        let mut tasks = vec![w.task(&gc, 1)];
+        poll_all(&mut tasks);
+        assert_eq!(hand(2), Ok(()));
+        assert_eq!(hand(3), Ok(()));
+        assert_eq!(hand(4), Err(4), "the first batch is full");
+        w.lingered.set(true);
+        poll_all(&mut tasks);
+        assert!(tasks[0].is_none());
+        assert_eq!(*w.batches.borrow(), vec![vec![1, 2, 3]]);
+        assert_eq!(hand(5), Err(5), "the leader is gone");
+    }
+
+    #[test]
+    fn what_a_leader_dropped_while_lingering_held_goes_with_the_next_leader() {
         let gc = GroupCommit::new(10);
         let w = World::new();
         w.open();
         w.lingered.set(false);
         let mut tasks: Vec<_> = (1..=3).map(|i| w.task(&gc, i)).collect();
         poll_all(&mut tasks);
-        tasks[0] = None; // its waitUntil was cancelled and the task dropped: item 1 is lost with it
-        w.impatient.set(true);
-        poll_all(&mut tasks);
-        poll_all(&mut tasks);
-        assert!(tasks.iter().all(Option::is_none));
-        let written: Vec<u32> = w.batches.borrow().iter().flatten().copied().collect();
-        assert_eq!(written, vec![2, 3], "the waiters wrote themselves");
+        assert!(tasks[1].is_none() && tasks[2].is_none(), "handed over");
+        tasks[0] = None; // its task was dropped: item 1 is lost with it
+        assert_eq!(gc.waiting(), 2);
+        w.lingered.set(true);
+        let mut next = vec![w.task(&gc, 4)];
+        poll_all(&mut next);
+        assert!(next[0].is_none());
+        assert_eq!(*w.batches.borrow(), vec![vec![4, 2, 3]]);
+        assert_eq!(gc.waiting(), 0);
     }
 
     #[test]

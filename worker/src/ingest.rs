@@ -67,12 +67,12 @@ const PATIENCE_MS: u64 = 100;
 
 thread_local! {
     /// The isolate's group commit: events of concurrent calls share one write.
-    static WRITES: Rc<GroupCommit<EventWrite>> = Rc::new(GroupCommit::new(MAX_BATCH));
+    static WRITES: Rc<GroupCommit<Event>> = Rc::new(GroupCommit::new(MAX_BATCH));
 }
 
 /// The messages that carry `rows`: each a v2 message of at most [`MAX_MESSAGE_BYTES`]
 /// (an event larger than that travels alone, and the queue may refuse it).
-fn pack(rows: &[Rc<EventWrite>]) -> ApiResult<Vec<String>> {
+fn pack(rows: &[EventWrite]) -> ApiResult<Vec<String>> {
     let head = format!("{{\"v\":{MESSAGE_VERSION},\"events\":[");
     let events = rows
         .iter()
@@ -84,7 +84,7 @@ fn pack(rows: &[Rc<EventWrite>]) -> ApiResult<Vec<String>> {
     Ok(runs_by_size(&sizes, room, usize::MAX).into_iter().map(|r| format!("{head}{}]}}", events[r].join(","))).collect())
 }
 
-async fn enqueue(env: &Env, rows: &[Rc<EventWrite>]) -> ApiResult<()> {
+async fn enqueue(env: &Env, rows: &[EventWrite]) -> ApiResult<()> {
     let queue = env.queue(config::EVENTS_QUEUE)?;
     // Sent as JSON text: a JSON object of any shape survives the queue unchanged.
     let messages = pack(rows)?;
@@ -105,11 +105,25 @@ fn lost(row: &EventWrite, why: &str) {
     worker::console_error!("event {} LOST ({why}); its row, for a replay: {body}", row.id());
 }
 
+/// Records the event of a call durably, off its response path. If a write is gathering
+/// events (`GroupCommit::hand_over`), the event joins it and nothing else is needed: that
+/// write's own task (`waitUntil`) carries it. Otherwise a task of this call's delivers it.
+pub fn record(env: &Env, ctx: &worker::Context, event: Event) {
+    let Err(event) = WRITES.with(|w| w.hand_over(Rc::new(event))) else { return };
+    let env = env.clone();
+    ctx.wait_until(async move {
+        // Off the response path: a task spawned by the handler is first polled in the
+        // same microtask that resolves the handler's promise, before the runtime sends the
+        // response. A timer of 0 ms puts the work of the write after that.
+        Delay::from(Duration::ZERO).await;
+        deliver(&env, event).await;
+    });
+}
+
 /// Records one event durably (called off the response path, in `waitUntil`). Events of
 /// concurrent calls are written together (`GroupCommit`): one D1 batch or one queue
-/// `sendBatch` for up to [`MAX_BATCH`] of them; a call alone is written at once.
-pub async fn deliver(env: &Env, event: &Event) {
-    let row = store::event_row(event);
+/// `sendBatch` for up to [`MAX_BATCH`] of them, gathered for up to `EVENT_BATCH_MS`.
+pub async fn deliver(env: &Env, event: Rc<Event>) {
     let mode = config::write_mode(env).unwrap_or(WriteMode::Direct);
     let linger_ms = config::event_batch_ms(env).unwrap_or(0);
     let writes = WRITES.with(Rc::clone);
@@ -121,11 +135,12 @@ pub async fn deliver(env: &Env, event: &Event) {
             Delay::from(Duration::from_millis(linger_ms)).await;
         }
     };
-    writes.commit(row, patience, linger, |rows| write(env, mode, rows)).await;
+    writes.commit(event, patience, linger, |events| write(env, mode, events)).await;
 }
 
 /// One write of a batch of events, by the write mode; each path falls back to the other.
-async fn write(env: &Env, mode: WriteMode, rows: Vec<Rc<EventWrite>>) {
+async fn write(env: &Env, mode: WriteMode, events: Vec<Rc<Event>>) {
+    let rows: Vec<EventWrite> = events.iter().map(|e| store::event_row(e)).collect();
     match mode {
         WriteMode::Direct => {
             let Err(e) = store::write_events(env, &rows).await else { return };

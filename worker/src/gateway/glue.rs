@@ -37,9 +37,13 @@ export function copy_response_headers(headers, dropNames, readNames) {
 export function read_bytes(message) {
   return message.arrayBuffer().then((b) => new Uint8Array(b));
 }
-export function respond(body, status, headers) {
+export function respond(body, status, headers, set, timing) {
+  const parts = set.split('\n');
+  for (let i = 0; i + 1 < parts.length; i += 2) headers.set(parts[i], parts[i + 1]);
+  headers.append('server-timing', timing);
   // A status that cannot have a body (204, 304...) must get none, not an empty one.
-  return new Response(body.length > 0 ? body : null, { status, headers });
+  if (body instanceof Uint8Array && body.length === 0) body = null;
+  return new Response(body, { status, headers });
 }
 export function reader_of(stream) {
   return stream.getReader();
@@ -82,7 +86,7 @@ extern "C" {
     fn copy_response_headers(headers: &web_sys::Headers, drop_names: &js_sys::Array, read_names: &js_sys::Array) -> js_sys::Array;
     fn read_bytes(message: &JsValue) -> js_sys::Promise;
     #[wasm_bindgen(catch)]
-    fn respond(body: &js_sys::Uint8Array, status: u16, headers: &web_sys::Headers) -> Result<web_sys::Response, JsValue>;
+    fn respond(body: &JsValue, status: u16, headers: &web_sys::Headers, set: &str, timing: &str) -> Result<web_sys::Response, JsValue>;
     fn fetch_within(url: &str, init: &web_sys::RequestInit, ms: f64) -> js_sys::Promise;
     fn reader_of(stream: &web_sys::ReadableStream) -> JsValue;
     fn read_chunk(reader: &JsValue) -> js_sys::Promise;
@@ -236,10 +240,24 @@ pub async fn whole_body(message: &JsValue) -> worker::Result<js_sys::Uint8Array>
     Ok(JsFuture::from(read_bytes(message)).await?.unchecked_into())
 }
 
-/// The client's response, its body the JavaScript bytes as they are (never copied back
-/// out of wasm).
-pub fn response(body: &js_sys::Uint8Array, status: u16, headers: &web_sys::Headers) -> worker::Result<web_sys::Response> {
-    Ok(respond(body, status, headers)?)
+/// The client's response, in one call: `headers` with `set` set and `server-timing`
+/// appended, and `body` as JavaScript has it (bytes never copied back out of wasm, a
+/// stream, or null).
+pub fn response(
+    body: &JsValue,
+    status: u16,
+    headers: &web_sys::Headers,
+    set: &[(&str, &str)],
+    server_timing: &str,
+) -> worker::Result<web_sys::Response> {
+    let mut lines = String::new();
+    for (k, v) in set {
+        lines.push_str(k);
+        lines.push('\n');
+        lines.push_str(v);
+        lines.push('\n');
+    }
+    Ok(respond(body, status, headers, &lines, server_timing)?)
 }
 
 /// `fetch(url, init)`, or `None` if no response (headers) came within `ms`; the caller

@@ -144,7 +144,7 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
             }
         }
     }
-    let upstream_url = upstream_base.url_for(&path_and_query);
+    let upstream_url = upstream_base.url_for(path_and_query);
 
     let base = CallRecord {
         id: id.clone(),
@@ -202,7 +202,7 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
     let status = upstream.status();
     let glue::ResponseHeaders { out: out_headers, facts: upstream_facts, content_type: response_type } =
         glue::ResponseHeaders::of(&upstream.headers());
-    out_headers.set("x-llmobserve-event-id", &id)?;
+    const EVENT_ID: &str = "x-llmobserve-event-id";
     let mut record = base;
     record.status_code = status;
     record.ttfb_ms = Some(elapsed_ms(started, headers_at));
@@ -219,14 +219,14 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
             return Err(ApiError::internal("an event stream without a body"));
         };
         let (pump, body) = stream::observed(&upstream_body, StreamObserver::new(api, hide_usage), controller);
-        out_headers.append("server-timing", &server_timing(started, fetch_started, headers_at, now()))?;
+        let timing = server_timing(started, fetch_started, headers_at, now());
         let env = env.clone();
         ctx.wait_until(async move {
             let end = pump.run(client_signal).await;
             let record = finish_stream_record(record, api, &request_body, end);
-            ingest::deliver(&env, &price_call(&env, record).await).await
+            ingest::deliver(&env, std::rc::Rc::new(price_call(&env, record).await)).await
         });
-        return Ok(web_sys::Response::new_with_opt_readable_stream_and_init(Some(&body), &init_of(status, &out_headers))?);
+        return Ok(glue::response(&body, status, &out_headers, &[(EVENT_ID, &id)], &timing)?);
     }
 
     // 5b. JSON answers are read for their usage and returned byte for byte.
@@ -244,7 +244,7 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
         let bytes = js.to_vec();
         let done = now();
         if (200..300).contains(&status) {
-            if let Some(batch) = BatchBilling::from_response(&bytes) {
+            if let Some(batch) = BatchBilling::of_call(&record.endpoint, &bytes) {
                 let call = batch.into_call(record.tenant.clone(), record.attribution.clone(), record.key_id.clone());
                 record_event(env, ctx, price_call(env, call).await);
             }
@@ -258,13 +258,15 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
         record.error = record.upstream.error_code.clone().or_else(|| record.upstream.error_type.clone());
         record.latency_ms = elapsed_ms(started, done);
         let event = price_call(env, record).await;
-        out_headers.set("x-llmobserve-pricing-status", event.pricing_status())?;
-        if let Some(cost) = event.cost {
-            out_headers.set("x-llmobserve-cost-usd", &cost.to_usd_string())?;
+        let cost = event.cost.map(|c| c.to_usd_string());
+        let mut set = vec![(EVENT_ID, id.as_str()), ("x-llmobserve-pricing-status", event.pricing_status())];
+        if let Some(cost) = &cost {
+            set.push(("x-llmobserve-cost-usd", cost));
         }
-        out_headers.append("server-timing", &server_timing(started, fetch_started, done, now()))?;
+        let timing = server_timing(started, fetch_started, done, now());
+        let response = glue::response(&js, status, &out_headers, &set, &timing)?;
         record_event(env, ctx, event);
-        return Ok(glue::response(&js, status, &out_headers)?);
+        return Ok(response);
     }
 
     // 5c. Anything else (audio, files) streams back untouched; speech is billed by the
@@ -275,16 +277,10 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
         record.usage = rf.usage;
     }
     record.latency_ms = elapsed_ms(started, headers_at);
-    out_headers.append("server-timing", &server_timing(started, fetch_started, headers_at, now()))?;
+    let timing = server_timing(started, fetch_started, headers_at, now());
     record_event(env, ctx, price_call(env, record).await);
-    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(upstream.body().as_ref(), &init_of(status, &out_headers))?)
-}
-
-fn init_of(status: u16, headers: &web_sys::Headers) -> web_sys::ResponseInit {
-    let init = web_sys::ResponseInit::new();
-    init.set_status(status);
-    init.set_headers(headers);
-    init
+    let body = upstream.body().map_or(wasm_bindgen::JsValue::NULL, Into::into);
+    Ok(glue::response(&body, status, &out_headers, &[(EVENT_ID, &id)], &timing)?)
 }
 
 /// Answers a call that got no response from upstream, and records it.
@@ -340,8 +336,7 @@ fn finish_stream_record(mut record: CallRecord, api: StreamApi, request_body: &[
     record
 }
 
-/// Records the event after the response is sent (`waitUntil`), durably (`ingest`).
+/// Records the event after the response is sent, durably (`ingest`).
 fn record_event(env: &Env, ctx: &Context, event: Event) {
-    let env = env.clone();
-    ctx.wait_until(async move { ingest::deliver(&env, &event).await });
+    ingest::record(env, ctx, event);
 }
