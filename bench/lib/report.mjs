@@ -138,7 +138,7 @@ function summary(result) {
     out.push(`- ${most} (a Durable Object with SQLite inside the same workerd process: its CPU counts here, in production D1 runs elsewhere): `
       + `a plain JS worker that does llmobserve's D1 work per call, unbatched (\`bench/workers/passthrough-d1.mjs\`: the key cached for 30 s; after the response, one D1 batch with the event insert and the retry-chain lookup) `
       + `adds ${f(D1.added.c1.p50)} ms at p50 (c=1) and ${f(D1.added.c32.p50, 0)} ms (c=32), serves ${f(D1.rps32, 0)} requests/s and uses ${f(D1.cpuMsPerReq)} ms of CPU per request. `
-      + `llmobserve, which batches the writes of concurrent calls, ${L.cpuMsPerReq < D1.cpuMsPerReq ? `uses ${f(D1.cpuMsPerReq - L.cpuMsPerReq)} ms less CPU per request than that` : `uses ${f(L.cpuMsPerReq - D1.cpuMsPerReq)} ms more CPU per request: its own work`}.`);
+      + `llmobserve, which batches the writes of calls close together, ${L.cpuMsPerReq < D1.cpuMsPerReq ? `uses ${f(D1.cpuMsPerReq - L.cpuMsPerReq)} ms less CPU per request than that` : `uses ${f(L.cpuMsPerReq - D1.cpuMsPerReq)} ms more CPU per request: its own work`}.`);
   }
   if (i?.noKey && i?.authThenReject) {
     out.push(`- A call rejected just after its key is looked up takes ${f(i.authThenReject.p50 - i.noKey.p50)} ms longer than one rejected before the lookup (p50, c=1).`);
