@@ -81,24 +81,16 @@ const HOP_BY_HOP: &[&str] = &[
     "content-length",
 ];
 
-/// Request headers that never go upstream: by name, and by prefix. `authorization` is
-/// replaced as [`Credentials`] decide. Kept as data so that a runtime can apply them in one
-/// pass over the headers ([`forwards_request_header`] is the same rule).
-pub const REQUEST_DROPPED_NAMES: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    "authorization",
-    "x-real-ip",
-];
+/// Request headers that never go upstream by name, besides the hop-by-hop ones:
+/// `authorization` is replaced as [`Credentials`] decide. Kept as data so that a runtime
+/// can apply them in one pass over the headers ([`forwards_request_header`] is the same
+/// rule; [`request_dropped_names`] lists them all).
+const REQUEST_ALSO_DROPPED: &[&str] = &["authorization", "x-real-ip"];
+
+/// Every request header name that never goes upstream (see also [`REQUEST_DROPPED_PREFIXES`]).
+pub fn request_dropped_names() -> impl Iterator<Item = &'static str> {
+    HOP_BY_HOP.iter().chain(REQUEST_ALSO_DROPPED).copied()
+}
 /// Our own headers, Cloudflare's request metadata (client IP, ray id), proxies' trail.
 pub const REQUEST_DROPPED_PREFIXES: &[&str] = &[HEADER_PREFIX, "cf-", "x-forwarded-"];
 
@@ -110,7 +102,7 @@ pub const REQUEST_READ_PREFIXES: &[&str] = &[HEADER_PREFIX];
 /// Whether a request header goes upstream. `authorization` is decided by [`Credentials`].
 pub fn forwards_request_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    !(REQUEST_DROPPED_NAMES.contains(&n.as_str()) || REQUEST_DROPPED_PREFIXES.iter().any(|p| n.starts_with(p)))
+    !(request_dropped_names().any(|d| d == n) || REQUEST_DROPPED_PREFIXES.iter().any(|p| n.starts_with(p)))
 }
 
 /// Whether the gateway reads a request header ([`REQUEST_READ_NAMES`], [`REQUEST_READ_PREFIXES`]).

@@ -165,7 +165,7 @@ fn array<'a>(items: impl IntoIterator<Item = &'a str>) -> js_sys::Array {
 
 thread_local! {
     static RULES: Rules = Rules {
-        request_drop_names: array(gateway::REQUEST_DROPPED_NAMES.iter().copied()),
+        request_drop_names: array(gateway::request_dropped_names()),
         request_drop_prefixes: array(gateway::REQUEST_DROPPED_PREFIXES.iter().copied()),
         request_read_names: array(gateway::REQUEST_READ_NAMES.iter().copied()),
         request_read_prefixes: array(gateway::REQUEST_READ_PREFIXES.iter().copied()),
