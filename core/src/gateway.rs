@@ -211,7 +211,7 @@ impl Credentials<'_> {
 /// other bodies go through without being copied into the worker.
 pub fn reads_request_body(path: &str, content_type: Option<&str>) -> bool {
     let ct = content_type.unwrap_or("").trim().to_ascii_lowercase();
-    if ct.is_empty() || ct.starts_with("application/json") || ct.ends_with("+json") {
+    if ct.is_empty() || is_json(&ct) {
         return true;
     }
     ct.starts_with("multipart/form-data") && (path.starts_with("/v1/audio/") || path.starts_with("/v1/images/"))
@@ -220,8 +220,16 @@ pub fn reads_request_body(path: &str, content_type: Option<&str>) -> bool {
 /// Whether the gateway reads a response body to extract usage (JSON), or streams it back
 /// untouched (audio, files, anything else).
 pub fn reads_response_body(content_type: Option<&str>) -> bool {
-    let ct = content_type.unwrap_or("").trim().to_ascii_lowercase();
-    ct.starts_with("application/json") || ct.ends_with("+json")
+    is_json(&content_type.unwrap_or("").trim().to_ascii_lowercase())
+}
+
+/// JSON media types, as data a runtime can apply to a trimmed, lower-case content type:
+/// those that start with one of the first and those that end with one of the second.
+pub const JSON_TYPE_PREFIXES: &[&str] = &["application/json"];
+pub const JSON_TYPE_SUFFIXES: &[&str] = &["+json"];
+
+fn is_json(lower: &str) -> bool {
+    JSON_TYPE_PREFIXES.iter().any(|p| lower.starts_with(p)) || JSON_TYPE_SUFFIXES.iter().any(|x| lower.ends_with(x))
 }
 
 /// The small text fields of a `multipart/form-data` body (`model`, `n`, `size`, ...);

@@ -1,10 +1,11 @@
 //! The few steps of a gateway call done in JavaScript because crossing into the runtime
 //! once is cheaper than crossing for each piece (the benchmark's CPU profile:
 //! `bench/profile.mjs`): splitting a request's headers into those that go upstream and
-//! those the gateway reads, in one pass, by core's rules passed as data; copying a
-//! response's headers minus the dropped ones and reading the few the gateway wants,
-//! without iterating them; racing the upstream fetch against its deadline without a Rust
-//! timer (whose closure costs a crossing to set, another to clear, and another to free);
+//! those the gateway reads, in one pass, by core's rules passed as data; the exchange
+//! with upstream as one awaited call: the fetch raced against its deadline without a Rust
+//! timer (whose closure costs a crossing to set, another to clear, and another to free),
+//! the response's headers copied minus the dropped ones and the few the gateway wants read
+//! without iterating them, and a JSON body read whole;
 //! keeping bodies as JavaScript bytes that wasm reads but never copies back; and moving a
 //! stream's chunks in and out with one call each.
 
@@ -24,7 +25,7 @@ export function split_request_headers(headers, dropNames, dropPrefixes, readName
   }
   return [forward, read];
 }
-export function copy_response_headers(headers, dropNames, readNames) {
+function copy_response_headers(headers, dropNames, readNames) {
   const out = new Headers(headers);
   for (const n of dropNames) out.delete(n);
   let read = '';
@@ -69,10 +70,29 @@ export function push_chunk(out, bytes) {
 export function close_client(out) {
   try { out.controller.close(); } catch {}
 }
-export function fetch_within(url, init, ms) {
+export async function exchange(url, init, ms, dropNames, readNames, jsonPrefixes, jsonSuffixes) {
   let timer;
   const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), ms); });
-  return Promise.race([fetch(url, init), late]).finally(() => clearTimeout(timer));
+  let response;
+  try {
+    response = await Promise.race([fetch(url, init), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (response === null) return null;
+  const headersAt = Date.now();
+  const [out, read] = copy_response_headers(response.headers, dropNames, readNames);
+  const ct = (response.headers.get('content-type') ?? '').trim().toLowerCase();
+  const json = jsonPrefixes.some((p) => ct.startsWith(p)) || jsonSuffixes.some((x) => ct.endsWith(x));
+  const answer = { response, status: response.status, out, read, headersAt, body: undefined, bodyError: undefined };
+  if (json) {
+    try {
+      answer.body = new Uint8Array(await response.arrayBuffer());
+    } catch (e) {
+      answer.bodyError = String(e);
+    }
+  }
+  return answer;
 }
 "#)]
 extern "C" {
@@ -83,11 +103,34 @@ extern "C" {
         read_names: &js_sys::Array,
         read_prefixes: &js_sys::Array,
     ) -> js_sys::Array;
-    fn copy_response_headers(headers: &web_sys::Headers, drop_names: &js_sys::Array, read_names: &js_sys::Array) -> js_sys::Array;
     fn read_bytes(message: &JsValue) -> js_sys::Promise;
     #[wasm_bindgen(catch)]
     fn respond(body: &JsValue, status: u16, headers: &web_sys::Headers, set: &str, timing: &str) -> Result<web_sys::Response, JsValue>;
-    fn fetch_within(url: &str, init: &web_sys::RequestInit, ms: f64) -> js_sys::Promise;
+    #[allow(clippy::too_many_arguments)]
+    fn exchange(
+        url: &str,
+        init: &web_sys::RequestInit,
+        ms: f64,
+        drop_names: &js_sys::Array,
+        read_names: &js_sys::Array,
+        json_prefixes: &js_sys::Array,
+        json_suffixes: &js_sys::Array,
+    ) -> js_sys::Promise;
+    type Exchange;
+    #[wasm_bindgen(method, getter)]
+    fn response(this: &Exchange) -> web_sys::Response;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &Exchange) -> u16;
+    #[wasm_bindgen(method, getter)]
+    fn out(this: &Exchange) -> web_sys::Headers;
+    #[wasm_bindgen(method, getter)]
+    fn read(this: &Exchange) -> String;
+    #[wasm_bindgen(method, getter, js_name = headersAt)]
+    fn headers_at(this: &Exchange) -> f64;
+    #[wasm_bindgen(method, getter)]
+    fn body(this: &Exchange) -> Option<js_sys::Uint8Array>;
+    #[wasm_bindgen(method, getter, js_name = bodyError)]
+    fn body_error(this: &Exchange) -> Option<String>;
     fn reader_of(stream: &web_sys::ReadableStream) -> JsValue;
     fn read_chunk(reader: &JsValue) -> js_sys::Promise;
     fn client_stream() -> JsValue;
@@ -157,6 +200,8 @@ struct Rules {
     request_read_prefixes: js_sys::Array,
     response_drop_names: js_sys::Array,
     response_read_names: js_sys::Array,
+    json_prefixes: js_sys::Array,
+    json_suffixes: js_sys::Array,
 }
 
 fn array<'a>(items: impl IntoIterator<Item = &'a str>) -> js_sys::Array {
@@ -171,6 +216,8 @@ thread_local! {
         request_read_prefixes: array(gateway::REQUEST_READ_PREFIXES.iter().copied()),
         response_drop_names: array(gateway::RESPONSE_DROPPED_NAMES.iter().copied()),
         response_read_names: array(UpstreamFacts::HEADERS.iter().copied().chain([CONTENT_TYPE])),
+        json_prefixes: array(gateway::JSON_TYPE_PREFIXES.iter().copied()),
+        json_suffixes: array(gateway::JSON_TYPE_SUFFIXES.iter().copied()),
     };
 }
 
@@ -215,25 +262,53 @@ impl RequestHeaders {
     }
 }
 
-/// An upstream response's headers: the copy that goes to the client, and what the
-/// gateway reads from them.
-pub struct ResponseHeaders {
+/// Upstream's answer as the gateway needs it, from one call into the runtime: the fetch
+/// (raced against its deadline), the headers for the client (a copy minus the dropped
+/// ones) and those the gateway reads, and a JSON body read whole. Every other body stays
+/// in `response` for the caller to stream.
+pub struct Upstream {
+    pub response: web_sys::Response,
+    pub status: u16,
     pub out: web_sys::Headers,
     pub facts: UpstreamFacts,
     pub content_type: Option<String>,
+    /// When the response headers came (unix ms).
+    pub headers_at: i64,
+    /// A JSON body: its bytes as JavaScript has them, or why reading it failed.
+    pub json_body: Option<Result<js_sys::Uint8Array, String>>,
 }
 
-impl ResponseHeaders {
-    pub fn of(headers: &web_sys::Headers) -> Self {
-        let copied = RULES.with(|r| copy_response_headers(headers, &r.response_drop_names, &r.response_read_names));
-        let read = pairs(&copied.get(1).as_string().unwrap_or_default());
-        let content_type = read.iter().find(|(k, _)| k == CONTENT_TYPE).map(|(_, v)| v.clone());
-        let facts = UpstreamFacts::from_headers(read.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        ResponseHeaders { out: copied.get(0).unchecked_into(), facts, content_type }
+/// `fetch(url, init)`: `None` if no response (headers) came within `ms` (the caller aborts
+/// the fetch then).
+pub async fn fetch_within_ms(url: &str, init: &web_sys::RequestInit, ms: u64) -> worker::Result<Option<Upstream>> {
+    let call = RULES.with(|r| {
+        exchange(url, init, ms as f64, &r.response_drop_names, &r.response_read_names, &r.json_prefixes, &r.json_suffixes)
+    });
+    let answer = JsFuture::from(call).await?;
+    if answer.is_null() {
+        return Ok(None);
     }
+    let x: Exchange = answer.unchecked_into();
+    let read = pairs(&x.read());
+    let content_type = read.iter().find(|(k, _)| k == CONTENT_TYPE).map(|(_, v)| v.clone());
+    let facts = UpstreamFacts::from_headers(read.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let json_body = match (x.body(), x.body_error()) {
+        (Some(b), _) => Some(Ok(b)),
+        (None, Some(e)) => Some(Err(e)),
+        (None, None) => None,
+    };
+    Ok(Some(Upstream {
+        response: x.response(),
+        status: x.status(),
+        out: x.out(),
+        facts,
+        content_type,
+        headers_at: x.headers_at() as i64,
+        json_body,
+    }))
 }
 
-/// A whole body (of a request or a response) as JavaScript bytes, read with one
+/// A whole request body as JavaScript bytes, read with one
 /// `arrayBuffer()`. (`Response::bytes` pulls a `ReadableStream` chunk by chunk through
 /// wasm, taking and releasing a reader lock each time.)
 pub async fn whole_body(message: &JsValue) -> worker::Result<js_sys::Uint8Array> {
@@ -260,12 +335,3 @@ pub fn response(
     Ok(respond(body, status, headers, &lines, server_timing)?)
 }
 
-/// `fetch(url, init)`, or `None` if no response (headers) came within `ms`; the caller
-/// aborts the fetch then.
-pub async fn fetch_within_ms(url: &str, init: &web_sys::RequestInit, ms: u64) -> worker::Result<Option<web_sys::Response>> {
-    let answer = worker::wasm_bindgen_futures::JsFuture::from(fetch_within(url, init, ms as f64)).await?;
-    if answer.is_null() {
-        return Ok(None);
-    }
-    Ok(Some(answer.dyn_into::<web_sys::Response>()?))
-}

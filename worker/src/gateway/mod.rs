@@ -12,7 +12,7 @@ mod stream;
 use llmobserve_core::attribution::{self, parse_attribution, AttributionError};
 use llmobserve_core::event::{CallRecord, Event, Outcome};
 use llmobserve_core::gateway::{
-    credentials, path_and_query, reads_request_body, reads_response_body, with_include_usage, Credentials, RequestFacts,
+    credentials, path_and_query, reads_request_body, with_include_usage, Credentials, RequestFacts,
     UpstreamFacts,
 };
 use llmobserve_core::keys::{event_id, sha256_hex};
@@ -198,10 +198,9 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
             .await;
         }
     };
-    let headers_at = now();
-    let status = upstream.status();
-    let glue::ResponseHeaders { out: out_headers, facts: upstream_facts, content_type: response_type } =
-        glue::ResponseHeaders::of(&upstream.headers());
+    let glue::Upstream { response: upstream, status, out: out_headers, facts: upstream_facts, content_type: response_type, headers_at, json_body } =
+        upstream;
+    let headers_at = UnixMillis(headers_at);
     const EVENT_ID: &str = "x-llmobserve-event-id";
     let mut record = base;
     record.status_code = status;
@@ -229,9 +228,10 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
         return Ok(glue::response(&body, status, &out_headers, &[(EVENT_ID, &id)], &timing)?);
     }
 
-    // 5b. JSON answers are read for their usage and returned byte for byte.
-    if reads_response_body(response_type.as_deref()) {
-        let js = match glue::whole_body(&upstream).await {
+    // 5b. JSON answers (read whole by the exchange) are read for their usage and returned
+    // byte for byte.
+    if let Some(json_body) = json_body {
+        let js = match json_body {
             Ok(b) => b,
             Err(e) => {
                 // Upstream broke off mid-body: the call reached upstream, so it is recorded.
