@@ -312,16 +312,28 @@ async function internals(llmo, js, mock, seconds) {
   return out;
 }
 
-/** Events recorded for the benchmark tenant: calls and priced calls, once the count stops moving. */
+/**
+ * Events recorded for the benchmark tenant: calls and priced calls, once the count has not
+ * moved for longer than events can wait on their way (a write gathering for up to 50 ms,
+ * then the queue holding a batch for up to its max_batch_timeout of 1 s): a count read
+ * right after the last call would miss the last batch.
+ */
 async function recordedEvents(llmo) {
+  const STILL_MS = 2500;
   let last = null;
-  for (let i = 0; i < 50; i++) {
+  let since = now();
+  const until = now() + 60000;
+  while (now() < until) {
     const r = await fetch(`${llmo.url}/tenants/${TENANT}/customers`, { headers: { authorization: `Bearer ${llmo.adminToken}` } });
     const j = await r.json();
     const calls = (j.data ?? []).reduce((a, c) => a + c.calls, 0);
     const priced = (j.data ?? []).reduce((a, c) => a + c.priced_calls, 0);
-    if (last && last.calls === calls) return { calls, priced };
-    last = { calls, priced };
+    if (!last || last.calls !== calls || last.priced !== priced) {
+      last = { calls, priced };
+      since = now();
+    } else if (now() - since >= STILL_MS) {
+      return last;
+    }
     await sleep(200);
   }
   return last;
