@@ -70,7 +70,10 @@ export function push_chunk(out, bytes) {
 export function close_client(out) {
   try { out.controller.close(); } catch {}
 }
-export async function exchange(url, init, ms, dropNames, readNames, jsonPrefixes, jsonSuffixes) {
+export async function exchange(url, method, headers, body, ms, dropNames, readNames, jsonPrefixes, jsonSuffixes) {
+  const controller = new AbortController();
+  const init = { method, headers, redirect: 'manual', signal: controller.signal };
+  if (body !== undefined) init.body = body;
   let timer;
   const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), ms); });
   let response;
@@ -79,12 +82,15 @@ export async function exchange(url, init, ms, dropNames, readNames, jsonPrefixes
   } finally {
     clearTimeout(timer);
   }
-  if (response === null) return null;
+  if (response === null) {
+    controller.abort();
+    return null;
+  }
   const headersAt = Date.now();
   const [out, read] = copy_response_headers(response.headers, dropNames, readNames);
   const ct = (response.headers.get('content-type') ?? '').trim().toLowerCase();
   const json = jsonPrefixes.some((p) => ct.startsWith(p)) || jsonSuffixes.some((x) => ct.endsWith(x));
-  const answer = { response, status: response.status, out, read, headersAt, body: undefined, bodyError: undefined };
+  const answer = { response, controller, status: response.status, out, read, headersAt, body: undefined, bodyError: undefined };
   if (json) {
     try {
       answer.body = new Uint8Array(await response.arrayBuffer());
@@ -109,16 +115,21 @@ extern "C" {
     #[allow(clippy::too_many_arguments)]
     fn exchange(
         url: &str,
-        init: &web_sys::RequestInit,
+        method: &str,
+        headers: &web_sys::Headers,
+        body: &JsValue,
         ms: f64,
         drop_names: &js_sys::Array,
         read_names: &js_sys::Array,
         json_prefixes: &js_sys::Array,
         json_suffixes: &js_sys::Array,
     ) -> js_sys::Promise;
-    type Exchange;
+    pub type Exchange;
     #[wasm_bindgen(method, getter)]
     fn response(this: &Exchange) -> web_sys::Response;
+    /// Aborts the upstream request (a stream whose client went away).
+    #[wasm_bindgen(method, getter)]
+    pub fn controller(this: &Exchange) -> web_sys::AbortController;
     #[wasm_bindgen(method, getter)]
     fn status(this: &Exchange) -> u16;
     #[wasm_bindgen(method, getter)]
@@ -263,10 +274,11 @@ impl RequestHeaders {
 }
 
 /// Upstream's answer as the gateway needs it, from one call into the runtime: the fetch
-/// (raced against its deadline), the headers for the client (a copy minus the dropped
-/// ones) and those the gateway reads, and a JSON body read whole. Every other body stays
-/// in `response` for the caller to stream.
+/// (raced against its deadline, and aborted when that passes), the headers for the client
+/// (a copy minus the dropped ones) and those the gateway reads, and a JSON body read
+/// whole. Every other body stays in `response` for the caller to stream.
 pub struct Upstream {
+    pub exchange: Exchange,
     pub response: web_sys::Response,
     pub status: u16,
     pub out: web_sys::Headers,
@@ -278,11 +290,18 @@ pub struct Upstream {
     pub json_body: Option<Result<js_sys::Uint8Array, String>>,
 }
 
-/// `fetch(url, init)`: `None` if no response (headers) came within `ms` (the caller aborts
-/// the fetch then).
-pub async fn fetch_within_ms(url: &str, init: &web_sys::RequestInit, ms: u64) -> worker::Result<Option<Upstream>> {
+/// The upstream request, sent as `fetch(url, {method, headers, body, redirect: 'manual'})`
+/// (`body`: bytes, a stream, or `undefined`): `None` if no response (headers) came within
+/// `ms`, and the request is aborted.
+pub async fn fetch_within_ms(
+    url: &str,
+    method: &str,
+    headers: &web_sys::Headers,
+    body: &JsValue,
+    ms: u64,
+) -> worker::Result<Option<Upstream>> {
     let call = RULES.with(|r| {
-        exchange(url, init, ms as f64, &r.response_drop_names, &r.response_read_names, &r.json_prefixes, &r.json_suffixes)
+        exchange(url, method, headers, body, ms as f64, &r.response_drop_names, &r.response_read_names, &r.json_prefixes, &r.json_suffixes)
     });
     let answer = JsFuture::from(call).await?;
     if answer.is_null() {
@@ -305,6 +324,7 @@ pub async fn fetch_within_ms(url: &str, init: &web_sys::RequestInit, ms: u64) ->
         content_type,
         headers_at: x.headers_at() as i64,
         json_body,
+        exchange: x,
     }))
 }
 

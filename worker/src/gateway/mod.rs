@@ -21,7 +21,7 @@ use llmobserve_core::time::UnixMillis;
 use llmobserve_core::tokens::{estimate_input_tokens, estimate_output_tokens};
 use llmobserve_core::endpoints::{call_usage, BatchBilling};
 use llmobserve_core::usage::{Usage, UsageSource};
-use worker::{AbortController, Context, Date, Env, Method, Request};
+use worker::{Context, Date, Env, Method, Request};
 
 use crate::auth;
 use crate::config;
@@ -127,23 +127,15 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
             forward.set("authorization", upstream_authorization)?;
         }
     }
-    // Fetched as fetch(url, init): a Request built first would be built again by fetch.
-    let init = web_sys::RequestInit::new();
-    init.set_method(method.as_ref());
-    init.set_headers(forward);
-    init.set_redirect(web_sys::RequestRedirect::Manual);
-    match &body {
-        OutgoingBody::None => {}
+    // The body as it goes upstream: the JS bytes as read, unless the gateway changed them.
+    let sent_body: wasm_bindgen::JsValue = match &body {
+        OutgoingBody::None => wasm_bindgen::JsValue::UNDEFINED,
         OutgoingBody::Read(js, bytes) => match hide_usage.then(|| with_include_usage(bytes)).flatten() {
-            Some(changed) => init.set_body(&js_sys::Uint8Array::from(changed.as_slice())),
-            None => init.set_body(js),
+            Some(changed) => js_sys::Uint8Array::from(changed.as_slice()).into(),
+            None => js.clone().into(),
         },
-        OutgoingBody::Passed(stream) => {
-            if let Some(stream) = stream {
-                init.set_body(stream);
-            }
-        }
-    }
+        OutgoingBody::Passed(stream) => stream.as_ref().map_or(wasm_bindgen::JsValue::UNDEFINED, |s| s.clone().into()),
+    };
     let upstream_url = upstream_base.url_for(path_and_query);
 
     let base = CallRecord {
@@ -176,11 +168,8 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
     };
 
     // 4. Call upstream, waiting at most UPSTREAM_TIMEOUT_MS for its response headers.
-    let controller = AbortController::default();
     let fetch_started = now();
-    let signal = controller.signal();
-    init.set_signal(Some(&signal));
-    let upstream = match glue::fetch_within_ms(&upstream_url, &init, timeout_ms).await {
+    let upstream = match glue::fetch_within_ms(&upstream_url, method.as_ref(), forward, &sent_body, timeout_ms).await {
         Ok(Some(r)) => r,
         Err(e) => {
             worker::console_error!("upstream fetch failed: {e}");
@@ -191,14 +180,13 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
             .await;
         }
         Ok(None) => {
-            controller.abort();
             return upstream_failed(env, ctx, base, 504, Outcome::UpstreamTimeout, "upstream_timeout", format!(
                 "The upstream API sent no response within {timeout_ms} ms (UPSTREAM_TIMEOUT_MS)."
             ))
             .await;
         }
     };
-    let glue::Upstream { response: upstream, status, out: out_headers, facts: upstream_facts, content_type: response_type, headers_at, json_body } =
+    let glue::Upstream { exchange, response: upstream, status, out: out_headers, facts: upstream_facts, content_type: response_type, headers_at, json_body } =
         upstream;
     let headers_at = UnixMillis(headers_at);
     const EVENT_ID: &str = "x-llmobserve-event-id";
@@ -217,7 +205,7 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
         let Some(upstream_body) = upstream.body() else {
             return Err(ApiError::internal("an event stream without a body"));
         };
-        let (pump, body) = stream::observed(&upstream_body, StreamObserver::new(api, hide_usage), controller);
+        let (pump, body) = stream::observed(&upstream_body, StreamObserver::new(api, hide_usage), exchange.controller());
         let timing = server_timing(started, fetch_started, headers_at, now());
         let env = env.clone();
         ctx.wait_until(async move {

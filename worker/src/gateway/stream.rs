@@ -17,7 +17,8 @@ use futures_util::future::{select, Either};
 use llmobserve_core::event::Outcome;
 use llmobserve_core::stream::StreamObserver;
 use llmobserve_core::time::UnixMillis;
-use worker::{AbortController, Delay};
+use worker::Delay;
+use web_sys::AbortController;
 
 use super::glue::{chunk_of, ChunkReader, ClientStream};
 use super::now;
