@@ -338,21 +338,25 @@ const INSERT_MANY_MAX_BYTES: usize = 500_000;
 /// `INSERT OR IGNORE` of many rows with one statement per group of rows that have the same
 /// columns (normally one group): the rows go as one JSON array in one parameter and SQLite
 /// unpacks them (`json_each`). One statement with one parameter costs D1 far less than a
-/// statement with 56 parameters per row. Values are checked as for one row.
+/// statement with 56 parameters per row. Values are checked as for one row. Each row goes
+/// as an array of its non-null values (a null column is left to its default, which is
+/// NULL for every nullable column): SQLite picks array elements by position, and skips
+/// the absent ones, at about half the cost of looking up 56 keys in an object per row.
 fn insert_many(db: &D1Database, rows: &[&EventWrite]) -> ApiResult<Vec<D1PreparedStatement>> {
     let mut statements = Vec::new();
     let mut start = 0;
     while start < rows.len() {
-        let cols = insert_columns(rows[start])?;
+        let cols = written_columns(rows[start])?;
         let mut same = Vec::new();
         for row in &rows[start..] {
-            if insert_columns(row)? != cols {
+            if written_columns(row)? != cols {
                 break;
             }
             row.0.values().try_for_each(check_value)?;
-            same.push(serde_json::to_string(&row.0).map_err(|e| ApiError::internal(e.to_string()))?);
+            let values: Vec<&serde_json::Value> = cols.iter().filter_map(|c| row.0.get(*c)).collect();
+            same.push(serde_json::to_string(&values).map_err(|e| ApiError::internal(e.to_string()))?);
         }
-        let picks: Vec<String> = cols.iter().map(|c| format!("json_extract(value, '$.{c}')")).collect();
+        let picks: Vec<String> = (0..cols.len()).map(|k| format!("json_extract(value, '$[{k}]')")).collect();
         let sql = format!("INSERT OR IGNORE INTO events ({}) SELECT {} FROM json_each(?1)", cols.join(", "), picks.join(", "));
         let sizes: Vec<usize> = same.iter().map(|r| r.len() + 1).collect();
         for run in runs_by_size(&sizes, INSERT_MANY_MAX_BYTES, usize::MAX) {
@@ -361,6 +365,13 @@ fn insert_many(db: &D1Database, rows: &[&EventWrite]) -> ApiResult<Vec<D1Prepare
         start += same.len();
     }
     Ok(statements)
+}
+
+/// The columns of a row with a value (not null), in insert order; an unknown column is an
+/// error.
+fn written_columns(row: &EventWrite) -> ApiResult<Vec<&'static str>> {
+    let cols = insert_columns(row)?;
+    Ok(cols.into_iter().filter(|c| row.0.get(*c).is_some_and(|v| !v.is_null())).collect())
 }
 
 /// The columns a row writes, in insert order; an unknown column is an error.
