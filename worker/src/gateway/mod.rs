@@ -10,7 +10,7 @@ mod glue;
 mod stream;
 
 use llmobserve_core::attribution::{self, parse_attribution, AttributionError};
-use llmobserve_core::event::{CallRecord, Event, Outcome};
+use llmobserve_core::event::{CallRecord, Outcome};
 use llmobserve_core::gateway::{
     credentials, path_and_query, reads_request_body, with_include_usage, Credentials, RequestFacts,
     UpstreamFacts,
@@ -234,7 +234,7 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
         if (200..300).contains(&status) {
             if let Some(batch) = BatchBilling::of_call(&record.endpoint, &bytes) {
                 let call = batch.into_call(record.tenant.clone(), record.attribution.clone(), record.key_id.clone());
-                record_event(env, ctx, price_call(env, call).await);
+                ingest::record(env, ctx, price_call(env, call).await);
             }
             let (rf, source) = call_usage(&record.endpoint, &facts, Some(&bytes));
             record.usage_source = source;
@@ -252,9 +252,10 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
             set.push(("x-llmobserve-cost-usd", cost));
         }
         let timing = server_timing(started, fetch_started, done, now());
-        let response = glue::response(&js, status, &out_headers, &set, &timing)?;
-        record_event(env, ctx, event);
-        return Ok(response);
+        // Recorded before the response is built: the call reached upstream, so its event
+        // is written even if the runtime refused the response.
+        ingest::record(env, ctx, event);
+        return Ok(glue::response(&js, status, &out_headers, &set, &timing)?);
     }
 
     // 5c. Anything else (audio, files) streams back untouched; speech is billed by the
@@ -266,7 +267,7 @@ pub async fn proxy(req: Request, env: &Env, ctx: &Context) -> ApiResult<web_sys:
     }
     record.latency_ms = elapsed_ms(started, headers_at);
     let timing = server_timing(started, fetch_started, headers_at, now());
-    record_event(env, ctx, price_call(env, record).await);
+    ingest::record(env, ctx, price_call(env, record).await);
     let body = upstream.body().map_or(wasm_bindgen::JsValue::NULL, Into::into);
     Ok(glue::response(&body, status, &out_headers, &[(EVENT_ID, &id)], &timing)?)
 }
@@ -287,7 +288,7 @@ async fn upstream_failed(
     record.outcome = outcome;
     record.error = Some(code.to_owned());
     record.latency_ms = elapsed_ms(record.started_at, now());
-    record_event(env, ctx, price_call(env, record).await);
+    ingest::record(env, ctx, price_call(env, record).await);
     let mut resp = ApiError::new(status, "server_error", code, message).into_response();
     resp.headers_mut().set("x-llmobserve-event-id", &id)?;
     Ok(resp.into())
@@ -322,9 +323,4 @@ fn finish_stream_record(mut record: CallRecord, api: StreamApi, request_body: &[
         }
     }
     record
-}
-
-/// Records the event after the response is sent, durably (`ingest`).
-fn record_event(env: &Env, ctx: &Context, event: Event) {
-    ingest::record(env, ctx, event);
 }
