@@ -225,6 +225,9 @@ pub fn reads_response_body(content_type: Option<&str>) -> bool {
 
 /// JSON media types, as data a runtime can apply to a trimmed, lower-case content type:
 /// those that start with one of the first and those that end with one of the second.
+/// (The worker applies them in JavaScript to decide, in the same call as the fetch,
+/// whether to read a response body whole: `worker/src/gateway/glue.rs`, `exchange`.
+/// [`reads_response_body`] is that rule, tested here.)
 pub const JSON_TYPE_PREFIXES: &[&str] = &["application/json"];
 pub const JSON_TYPE_SUFFIXES: &[&str] = &["+json"];
 
