@@ -122,6 +122,17 @@ const TARGETS = [
     start: async (mock) => ({ ...(await startMiniflare('passthrough-d1', mock.url)), headers: { authorization: 'Bearer sk-bench-upstream' } }),
   },
   {
+    // The JS passthrough plus reading what a pricing gateway must read: both JSON bodies
+    // whole, an event stream chunk by chunk through the worker.
+    id: 'js-read', label: 'JS passthrough that reads what it prices (Miniflare, workerd)',
+    start: async (mock) => ({ ...(await startMiniflare('passthrough-read', mock.url)), headers: { authorization: 'Bearer sk-bench-upstream' } }),
+  },
+  {
+    // The Rust/wasm floor: workers-rs, forwarding the runtime's own request and response.
+    id: 'wasm', label: 'Rust/wasm passthrough Worker (workers-rs, Miniflare, workerd)',
+    start: async (mock) => ({ ...(await startMiniflare('wasm-passthrough', mock.url)), headers: { authorization: 'Bearer sk-bench-upstream' } }),
+  },
+  {
     id: 'js-workerd', label: 'JS passthrough Worker (bare workerd serve)',
     start: async (mock) => ({ ...(await startWorkerd(mock.url)), headers: { authorization: 'Bearer sk-bench-upstream' } }),
   },
@@ -251,7 +262,7 @@ async function cpuPer(t, fn) {
 }
 
 /** The parts of llmobserve's cost that can be told apart from outside. */
-async function internals(llmo, js, mock, seconds) {
+async function internals(llmo, js, jsRead, mock, seconds) {
   const url = llmo.url + CHAT;
   const base = { 'content-type': 'application/json', ...MOCK_HEADERS };
   const { authorization, ...attribution } = llmo.headers;
@@ -307,7 +318,7 @@ async function internals(llmo, js, mock, seconds) {
     const long = await run(64);
     return { shortCpuMsPerStream: short.cpuMsPerReq, longCpuMsPerStream: long.cpuMsPerReq, cpuMsPerChunk: (long.cpuMsPerReq - short.cpuMsPerReq) / 60 };
   };
-  out.chunks = { llmobserve: await chunkCost(llmo), js: await chunkCost(js), streams };
+  out.chunks = { llmobserve: await chunkCost(llmo), js: await chunkCost(js), jsRead: jsRead ? await chunkCost(jsRead) : null, streams };
   await mock.reset();
   return out;
 }
@@ -540,7 +551,7 @@ try {
   const js = live.find((t) => t.id === 'js');
   if (P.internal && js) {
     log('worker-internal figures');
-    result.internal = await internals(llmo, js, mock, P.probeSeconds);
+    result.internal = await internals(llmo, js, live.find((t) => t.id === 'js-read'), mock, P.probeSeconds);
   }
   for (const t of live) result.memory[t.id] = peakRssMiB(t.pid);
   result.rows = aggregate(results, live);

@@ -34,6 +34,7 @@ fi
 
 log "building the worker and the release mock upstream"
 "$ROOT/scripts/build-worker.sh"
+"$ROOT/scripts/build-worker.sh" bench/workers/wasm-passthrough
 (cd "$ROOT" && cargo build --release -p mock-openai --quiet)
 
 if [ "$profile" != smoke ]; then

@@ -2,10 +2,13 @@
 # Builds the worker (Rust -> wasm -> worker/build/index.js) with worker-build, offline:
 # wasm-bindgen and esbuild come from setup.sh, not from a download. Then the dashboard
 # (dashboard/dist), which the worker serves through its assets binding: one deploy ships both.
+# With a crate directory as argument (the benchmark's Rust/wasm passthrough), builds that
+# crate into its own build/ instead, without the dashboard.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-"$ROOT/scripts/build-dashboard.sh"
+CRATE="${1:-worker}"
+[ "$CRATE" = worker ] && "$ROOT/scripts/build-dashboard.sh"
 [ -f "$WASM_ENV_FILE" ] && source "$WASM_ENV_FILE"
-cd "$ROOT/worker"
+cd "$ROOT/$CRATE"
 WASM_BINDGEN_BIN="$CARGO_BIN/wasm-bindgen" ESBUILD_BIN="$ESBUILD" \
   worker-build --release --no-opt >&2
-log "built worker/build/index.js ($(wc -c < build/index_bg.wasm) bytes of wasm)"
+log "built $CRATE/build/index.js ($(wc -c < build/index_bg.wasm) bytes of wasm)"

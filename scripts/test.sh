@@ -14,15 +14,15 @@ if markers="$(git grep -nE '^(<<<<<<<|>>>>>>>) ' 2>/dev/null)"; then
   die "merge conflict markers left in:
 $markers"
 fi
-cargo clippy --workspace --exclude llmobserve-worker --all-targets --quiet -- -D warnings
+cargo clippy --workspace --exclude llmobserve-worker --exclude bench-wasm-passthrough --all-targets --quiet -- -D warnings
 if [ -f "$WASM_ENV_FILE" ]; then
   log "skipping wasm clippy: the Debian fallback toolchain has no clippy"
 else
-  cargo clippy -p llmobserve-worker -p llmobserve-sdk --target wasm32-unknown-unknown --quiet -- -D warnings
+  cargo clippy -p llmobserve-worker -p llmobserve-sdk -p bench-wasm-passthrough --target wasm32-unknown-unknown --quiet -- -D warnings
 fi
 
 log "unit and property tests (core, sdk, mock upstream)"
-cargo test --workspace --exclude llmobserve-worker --quiet
+cargo test --workspace --exclude llmobserve-worker --exclude bench-wasm-passthrough --quiet
 
 log "schema"
 python3 "$ROOT/scripts/check-schema.py"

@@ -3,7 +3,8 @@
 // so that its CPU and memory can be measured apart from the harness.
 //
 //   node miniflare-host.mjs '<json spec>'
-//   spec: { kind: "passthrough" | "passthrough-d1" | "llmobserve", upstream: "http://127.0.0.1:N", port?: number }
+//   spec: { kind: "passthrough" | "passthrough-read" | "passthrough-d1" | "wasm-passthrough" | "llmobserve",
+//           upstream: "http://127.0.0.1:N", port?: number }
 //   BENCH_D1_PERSIST=memory keeps D1 in memory instead of on disk.
 //
 // The worker listens on its own socket (Miniflare's `unsafeDirectSockets`), not behind
@@ -94,9 +95,20 @@ const options = spec.kind === 'llmobserve'
         d1Persist: process.env.BENCH_D1_PERSIST === 'memory' ? false : join(state, 'd1'),
         bindings: { UPSTREAM: spec.upstream },
       }
+    : spec.kind === 'wasm-passthrough'
+      ? {
+          ...common,
+          scriptPath: join(ROOT, 'bench/workers/wasm-passthrough/build/index.js'),
+          modulesRules: [
+            { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
+            { type: 'CompiledWasm', include: ['**/*.wasm'] },
+          ],
+          bindings: { UPSTREAM: spec.upstream },
+        }
     : {
         ...common,
-        scriptPath: join(ROOT, 'bench/workers/passthrough.mjs'),
+        // `passthrough` or `passthrough-read`: plain JavaScript Workers.
+        scriptPath: join(ROOT, `bench/workers/${spec.kind === 'passthrough-read' ? 'passthrough-read' : 'passthrough'}.mjs`),
         bindings: { UPSTREAM: spec.upstream },
       };
 
@@ -108,7 +120,7 @@ const readyMs = performance.now() - t0;
 
 let key;
 let firstResponseMs;
-if (spec.kind !== 'passthrough') {
+if (spec.kind === 'llmobserve' || spec.kind === 'passthrough-d1') {
   // The schema, applied the way `wrangler d1 migrations apply` would: every file in order.
   const db = await mf.getD1Database('DB');
   const files = readdirSync(join(ROOT, 'migrations')).filter((f) => f.endsWith('.sql')).sort();

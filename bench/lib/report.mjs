@@ -11,7 +11,7 @@ const f = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? 
 const signed = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(d)}`);
 const kib = (b) => `${(b / 1024).toFixed(0)} KiB`;
 
-const ORDER = ['direct', 'js', 'js-workerd', 'js-d1', 'llmobserve', 'llmobserve-direct', 'portkey', 'litellm'];
+const ORDER = ['direct', 'js', 'js-workerd', 'js-read', 'wasm', 'js-d1', 'llmobserve', 'llmobserve-direct', 'portkey', 'litellm'];
 
 function rowsInOrder(result) {
   const ids = [...new Set([...ORDER, ...Object.keys(result.rows ?? {}), ...Object.keys(result.unavailable ?? {})])];
@@ -102,7 +102,8 @@ function internalLines(result) {
   const i = result.internal;
   if (i) {
     out.push(`- CPU per streamed chunk (slope between ${i.chunks.streams} streams of 4 and of 64 words, unpaced): `
-      + `llmobserve ${f(i.chunks.llmobserve.cpuMsPerChunk, 4)} ms, JS passthrough ${f(i.chunks.js.cpuMsPerChunk, 4)} ms `
+      + `llmobserve ${f(i.chunks.llmobserve.cpuMsPerChunk, 4)} ms, JS passthrough ${f(i.chunks.js.cpuMsPerChunk, 4)} ms`
+      + `${i.chunks.jsRead ? `, JS passthrough that pumps the chunks through the worker ${f(i.chunks.jsRead.cpuMsPerChunk, 4)} ms (the runtime's own cost of a stream a worker reads: the plain passthrough's body never enters JavaScript)` : ''} `
       + `(per stream: llmobserve ${f(i.chunks.llmobserve.shortCpuMsPerStream, 3)} / ${f(i.chunks.llmobserve.longCpuMsPerStream, 3)} ms, JS ${f(i.chunks.js.shortCpuMsPerStream, 3)} / ${f(i.chunks.js.longCpuMsPerStream, 3)} ms).`);
     const t = [[`call at c=1, one after the other (medians of ${result.params.probeReps ?? 1} shuffled runs of ${result.params.probeSeconds ?? '?'} s)`, 'p50 ms', 'p99 ms', 'CPU ms/req', 'statuses']];
     const row = (name, r) => t.push([name, f(r.p50, 3), f(r.p99, 3), f(r.cpuMsPerReq, 3), Object.entries(r.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')]);
@@ -132,6 +133,14 @@ function summary(result) {
   const out = [];
   out.push(`- llmobserve adds ${f(L.added.c1.p50)} ms at p50 with one client and ${f(L.added.c32.p50, 0)} ms with 32; the JS passthrough on the same runtime adds ${f(J.added.c1.p50)} and ${f(J.added.c32.p50, 1)} ms. `
     + `It serves ${f(L.rps32, 0)} requests/s at c=32 against the floor's ${f(J.rps32, 0)}, at ${f(L.cpuMsPerReq)} ms of CPU per request against ${f(J.cpuMsPerReq)}.`);
+  const W = r.wasm; const R = r['js-read'];
+  const x = (a, b) => (b > 0 ? `${f(a / b)}x` : '–');
+  if (W || R) {
+    const floors = [];
+    if (W) floors.push(`a Rust/wasm Worker that only forwards (\`bench/workers/wasm-passthrough\`: workers-rs, the runtime's own request and response) adds ${f(W.added.c1.p50)} ms (c=1) and ${f(W.added.c32.p50, 1)} ms (c=32), ${x(W.added.c1.p50, J.added.c1.p50)} and ${x(W.added.c32.p50, J.added.c32.p50)} the JS passthrough, at ${f(W.cpuMsPerReq)} ms of CPU per request`);
+    if (R) floors.push(`a JS Worker that reads what a pricing gateway must (\`bench/workers/passthrough-read.mjs\`: both JSON bodies whole, a stream chunk by chunk) adds ${f(R.added.c1.p50)} ms and ${f(R.added.c32.p50, 1)} ms, at ${f(R.cpuMsPerReq)} ms of CPU; against it llmobserve's added p50 is ${x(L.added.c1.p50, R.added.c1.p50)} (c=1) and ${x(L.added.c32.p50, R.added.c32.p50)} (c=32)`);
+    out.push(`- Two more floors on the same runtime: ${floors.join('; ')}.`);
+  }
   const D1 = r['js-d1'];
   if (D1) {
     const most = D1.added.c1.p50 >= L.added.c1.p50 / 2 ? 'Much of that is the local D1' : 'The local D1\'s share';
@@ -204,6 +213,10 @@ export function renderMarkdown(result) {
     '  - **direct**: the client calls the mock itself. The baseline that every added figure subtracts.',
     '  - **JS passthrough (Miniflare)**: `bench/workers/passthrough.mjs`, a plain Worker that forwards the request and returns the response, both as streams. '
     + 'The platform floor, on the same runtime as llmobserve. **The ratios compare llmobserve with this row.**',
+    '  - **JS passthrough that reads what it prices**: `bench/workers/passthrough-read.mjs`, the passthrough plus what any gateway that prices calls must do: read the request body whole, read a JSON answer whole and send it on as bytes, '
+    + 'and pump an event stream chunk by chunk through the worker into the client\'s body. No parsing, no storage.',
+    '  - **Rust/wasm passthrough**: `bench/workers/wasm-passthrough`, a workers-rs Worker (the same workers-rs and wasm-bindgen as llmobserve) that calls `fetch(url, request)` with the runtime\'s own request and returns its response: '
+    + 'what the Rust/wasm stack costs before any work of its own.',
     '  - **JS passthrough (bare workerd)**: the same script under `workerd serve` with a generated config, for reference: the gap to the row above is what Miniflare\'s own setup adds.',
     '  - **JS passthrough + llmobserve\'s D1 statements**: `bench/workers/passthrough-d1.mjs`, the passthrough plus, per call, the key lookup before forwarding and the retry lookup and event insert after the response (waitUntil), '
     + 'against llmobserve\'s schema on the same kind of local D1: what the local D1 costs, apart from llmobserve\'s own work. Keep its statements in step with `worker/src/store.rs`.',
