@@ -63,14 +63,16 @@ const common = {
   // bench/profile.mjs attaches Chrome DevTools' CPU profiler here.
   ...(spec.inspectorPort ? { inspectorPort: spec.inspectorPort } : {}),
 };
+// A worker-build output: index.js (ES modules) and its compiled wasm.
+const WASM_WORKER_MODULES = [
+  { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
+  { type: 'CompiledWasm', include: ['**/*.wasm'] },
+];
 const options = spec.kind === 'llmobserve'
   ? {
       ...common,
       scriptPath: join(ROOT, 'worker/build/index.js'),
-      modulesRules: [
-        { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
-        { type: 'CompiledWasm', include: ['**/*.wasm'] },
-      ],
+      modulesRules: WASM_WORKER_MODULES,
       d1Databases: { DB: 'llmobserve-bench' },
       d1Persist: process.env.BENCH_D1_PERSIST === 'memory' ? false : join(state, 'd1'), // on disk, like `wrangler dev --persist-to`
       bindings: {
@@ -99,10 +101,7 @@ const options = spec.kind === 'llmobserve'
       ? {
           ...common,
           scriptPath: join(ROOT, 'bench/workers/wasm-passthrough/build/index.js'),
-          modulesRules: [
-            { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
-            { type: 'CompiledWasm', include: ['**/*.wasm'] },
-          ],
+          modulesRules: WASM_WORKER_MODULES,
           bindings: { UPSTREAM: spec.upstream },
         }
     : {
