@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Checks the D1 schema: schema.sql equals the result of applying migrations/ in order,
-and every index on a tenant's data starts with tenant_id (every query filters by it first).
+every index on a tenant's data starts with tenant_id (every query filters by it first), and
+no nullable column of events has a default (the worker's batched insert leaves a null
+value's column out, so that column must then be NULL: worker/src/store.rs, insert_many).
 Prints what differs and exits 1 on any failure."""
 import pathlib, re, sqlite3, sys
 
@@ -37,6 +39,9 @@ def main():
             cols = [r[2] for r in migrated.execute(f"PRAGMA index_info({name})")]
             if not name.startswith("sqlite_autoindex") and cols[:1] != ["tenant_id"]:
                 failures.append(f"index {name} on {table} starts with {cols[:1]}, not tenant_id")
+    for _, name, _, notnull, default, _ in migrated.execute("PRAGMA table_info(events)"):
+        if not notnull and default is not None:
+            failures.append(f"events.{name} is nullable with default {default}: a null left out of a batched insert would read as that")
     for f in failures:
         print("schema check:", f, file=sys.stderr)
     print(f"schema check: {len(a)} objects, {'ok' if not failures else f'{len(failures)} problems'}")
