@@ -6,7 +6,7 @@
 # crate into its own build/ instead, without the dashboard.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CRATE="${1:-worker}"
-[ "$CRATE" = worker ] && "$ROOT/scripts/build-dashboard.sh"
+if [ "$CRATE" = worker ]; then "$ROOT/scripts/build-dashboard.sh"; fi
 [ -f "$WASM_ENV_FILE" ] && source "$WASM_ENV_FILE"
 cd "$ROOT/$CRATE"
 WASM_BINDGEN_BIN="$CARGO_BIN/wasm-bindgen" ESBUILD_BIN="$ESBUILD" \

@@ -68,48 +68,42 @@ const WASM_WORKER_MODULES = [
   { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
   { type: 'CompiledWasm', include: ['**/*.wasm'] },
 ];
-const options = spec.kind === 'llmobserve'
-  ? {
-      ...common,
-      scriptPath: join(ROOT, 'worker/build/index.js'),
-      modulesRules: WASM_WORKER_MODULES,
-      d1Databases: { DB: 'llmobserve-bench' },
-      d1Persist: process.env.BENCH_D1_PERSIST === 'memory' ? false : join(state, 'd1'), // on disk, like `wrangler dev --persist-to`
-      bindings: {
-        OPENAI_BASE_URL: spec.upstream,
-        OPENAI_API_KEY: 'sk-bench-upstream-managed',
-        LLMOBSERVE_ADMIN_TOKEN: adminToken,
-        EVENT_WRITE_MODE: spec.writeMode ?? 'queue',
-        ...(process.env.EVENT_BATCH_MS ? { EVENT_BATCH_MS: process.env.EVENT_BATCH_MS } : {}),
-      },
-      // The queues of wrangler.toml, with the same consumer settings.
-      queueProducers: { EVENTS_QUEUE: 'llmobserve-events' },
-      queueConsumers: {
-        'llmobserve-events': { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: 'llmobserve-events-dlq' },
-        'llmobserve-events-dlq': { maxBatchSize: 100, maxBatchTimeout: 5, maxRetries: 100 },
-      },
-    }
-  : spec.kind === 'passthrough-d1'
-    ? {
-        ...common,
-        scriptPath: join(ROOT, 'bench/workers/passthrough-d1.mjs'),
-        d1Databases: { DB: 'llmobserve-bench' },
-        d1Persist: process.env.BENCH_D1_PERSIST === 'memory' ? false : join(state, 'd1'),
-        bindings: { UPSTREAM: spec.upstream },
-      }
-    : spec.kind === 'wasm-passthrough'
-      ? {
-          ...common,
-          scriptPath: join(ROOT, 'bench/workers/wasm-passthrough/build/index.js'),
-          modulesRules: WASM_WORKER_MODULES,
-          bindings: { UPSTREAM: spec.upstream },
-        }
-    : {
-        ...common,
-        // `passthrough` or `passthrough-read`: plain JavaScript Workers.
-        scriptPath: join(ROOT, `bench/workers/${spec.kind === 'passthrough-read' ? 'passthrough-read' : 'passthrough'}.mjs`),
-        bindings: { UPSTREAM: spec.upstream },
-      };
+// On disk by default, like `wrangler dev --persist-to`.
+const localD1 = {
+  d1Databases: { DB: 'llmobserve-bench' },
+  d1Persist: process.env.BENCH_D1_PERSIST === 'memory' ? false : join(state, 'd1'),
+};
+const toUpstream = { bindings: { UPSTREAM: spec.upstream } };
+const WORKERS = {
+  llmobserve: {
+    scriptPath: join(ROOT, 'worker/build/index.js'),
+    modulesRules: WASM_WORKER_MODULES,
+    ...localD1,
+    bindings: {
+      OPENAI_BASE_URL: spec.upstream,
+      OPENAI_API_KEY: 'sk-bench-upstream-managed',
+      LLMOBSERVE_ADMIN_TOKEN: adminToken,
+      EVENT_WRITE_MODE: spec.writeMode ?? 'queue',
+      ...(process.env.EVENT_BATCH_MS ? { EVENT_BATCH_MS: process.env.EVENT_BATCH_MS } : {}),
+    },
+    // The queues of wrangler.toml, with the same consumer settings.
+    queueProducers: { EVENTS_QUEUE: 'llmobserve-events' },
+    queueConsumers: {
+      'llmobserve-events': { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: 'llmobserve-events-dlq' },
+      'llmobserve-events-dlq': { maxBatchSize: 100, maxBatchTimeout: 5, maxRetries: 100 },
+    },
+  },
+  passthrough: { scriptPath: join(ROOT, 'bench/workers/passthrough.mjs'), ...toUpstream },
+  'passthrough-read': { scriptPath: join(ROOT, 'bench/workers/passthrough-read.mjs'), ...toUpstream },
+  'passthrough-d1': { scriptPath: join(ROOT, 'bench/workers/passthrough-d1.mjs'), ...localD1, ...toUpstream },
+  'wasm-passthrough': {
+    scriptPath: join(ROOT, 'bench/workers/wasm-passthrough/build/index.js'),
+    modulesRules: WASM_WORKER_MODULES,
+    ...toUpstream,
+  },
+};
+if (!WORKERS[spec.kind]) throw new Error(`unknown kind ${JSON.stringify(spec.kind)}: one of ${Object.keys(WORKERS).join(', ')}`);
+const options = { ...common, ...WORKERS[spec.kind] };
 
 const t0 = performance.now();
 const mf = new Miniflare(options);
@@ -119,7 +113,7 @@ const readyMs = performance.now() - t0;
 
 let key;
 let firstResponseMs;
-if (spec.kind === 'llmobserve' || spec.kind === 'passthrough-d1') {
+if (options.d1Databases) {
   // The schema, applied the way `wrangler d1 migrations apply` would: every file in order.
   const db = await mf.getD1Database('DB');
   const files = readdirSync(join(ROOT, 'migrations')).filter((f) => f.endsWith('.sql')).sort();
