@@ -22,7 +22,11 @@ import { tree, comm } from './proc.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const spec = JSON.parse(process.argv[2]);
-const COMPAT_DATE = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8').match(/^compatibility_date\s*=\s*"([^"]+)"/m)[1];
+const WRANGLER_TOML = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
+const COMPAT_DATE = WRANGLER_TOML.match(/^compatibility_date\s*=\s*"([^"]+)"/m)[1];
+// llmobserve runs with the flags it is deployed with (`enable_request_signal`: the client's
+// disconnect aborts upstream); the floors need none.
+const COMPAT_FLAGS = JSON.parse(WRANGLER_TOML.match(/^compatibility_flags\s*=\s*(\[[^\]]*\])/m)?.[1] ?? '[]');
 
 /** Splits a migration file into statements: `;` outside quotes ends one, `--` starts a comment. */
 export function sqlStatements(sql) {
@@ -78,6 +82,7 @@ const WORKERS = {
   llmobserve: {
     scriptPath: join(ROOT, 'worker/build/index.js'),
     modulesRules: WASM_WORKER_MODULES,
+    compatibilityFlags: COMPAT_FLAGS,
     ...localD1,
     bindings: {
       OPENAI_BASE_URL: spec.upstream,
