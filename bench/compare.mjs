@@ -3,6 +3,7 @@
 //
 //   node bench/compare.mjs bench/results/<run>-full.json bench/results/<run>-full.json ...
 import { readFileSync } from 'node:fs';
+import { cpuBound } from './lib/report.mjs';
 
 const runs = process.argv.slice(2).map((path) => JSON.parse(readFileSync(path, 'utf8')));
 if (!runs.length) {
@@ -29,6 +30,8 @@ floor('wasm', 'added p50, c=1 / c=32: llmobserve / Rust/wasm passthrough',
   (L, W) => pair(ratio(L.added.c1.p50, W.added.c1.p50), ratio(L.added.c32.p50, W.added.c32.p50)));
 floor('wasm', 'added p50, c=1 / c=32: Rust/wasm passthrough / JS passthrough',
   (L, W, J) => pair(ratio(W.added.c1.p50, J.added.c1.p50), ratio(W.added.c32.p50, J.added.c32.p50)));
+rows.push(['added p50 at c=32 per ms of CPU per request: ' + cpuBound(runs[0].rows ?? {}).map(([name]) => name).join(' / '),
+  (r) => cpuBound(r.rows ?? {}).map(([, k]) => k.toFixed(1)).join(' / '), '']);
 rows.push(['benchmark wall time', (r) => `${r.totalSeconds.toFixed(0)} s`, '< 900 s']);
 
 const head = ['ratio', ...runs.map((r) => `${r.startedAt.slice(0, 16).replace('T', ' ')} (\`${r.versions.llmobserve.slice(0, 7)}\`)`), 'limit'];

@@ -127,6 +127,13 @@ function internalLines(result) {
 }
 
 /** A few sentences computed from the figures: what the table says about llmobserve. */
+/** Added p50 at c=32 per ms of CPU per request, for the Workers on Miniflare: about equal
+ * when each is bound by its CPU (one workerd thread serving every client). */
+export function cpuBound(rows) {
+  const names = [['js', 'JS passthrough'], ['js-read', 'JS that reads what it prices'], ['wasm', 'Rust/wasm passthrough'], ['llmobserve', 'llmobserve']];
+  return names.filter(([id]) => rows[id]?.cpuMsPerReq > 0).map(([id, name]) => [name, rows[id].added.c32.p50 / rows[id].cpuMsPerReq]);
+}
+
 function summary(result) {
   const r = result.rows ?? {}; const L = r.llmobserve; const J = r.js; const i = result.internal;
   if (!L || !J) return [];
@@ -151,6 +158,12 @@ function summary(result) {
   }
   if (i?.noKey && i?.authThenReject) {
     out.push(`- A call rejected just after its key is looked up takes ${f(i.authThenReject.p50 - i.noKey.p50)} ms longer than one rejected before the lookup (p50, c=1).`);
+  }
+  const bound = cpuBound(r);
+  if (bound.length > 1) {
+    out.push(`- At c=32 the Workers here are bound by CPU: added p50 per ms of CPU per request is ${bound.map(([name, k]) => `${f(k, 1)} (${name})`).join(', ')}, `
+      + 'one workerd thread taking 32 clients in turn. So at c=32 the added-p50 ratio follows the CPU ratio: '
+      + `llmobserve / JS passthrough is ${x(L.added.c32.p50, J.added.c32.p50)} in added p50 and ${x(L.cpuMsPerReq, J.cpuMsPerReq)} in CPU.`);
   }
   const peers = [['portkey', 'Portkey'], ['litellm', 'LiteLLM']].filter(([id]) => r[id]).map(([id, name]) => `${name} adds ${f(r[id].added.c1.p50)} ms (c=1) and ${f(r[id].added.c32.p50, 0)} ms (c=32)`);
   if (peers.length) out.push(`- At p50, ${peers.join('; ')}.`);
