@@ -11,6 +11,7 @@ pub mod collector;
 pub mod decimal;
 pub mod endpoints;
 pub mod event;
+pub mod event_row;
 pub mod gateway;
 pub mod group_commit;
 pub mod insights;

@@ -76,7 +76,7 @@ fn pack(rows: &[EventWrite]) -> ApiResult<Vec<String>> {
     let head = format!("{{\"v\":{MESSAGE_VERSION},\"events\":[");
     let events = rows
         .iter()
-        .map(|row| serde_json::to_string(&row.0).map_err(|e| crate::error::ApiError::internal(e.to_string())))
+        .map(|row| serde_json::to_string(row).map_err(|e| crate::error::ApiError::internal(e.to_string())))
         .collect::<ApiResult<Vec<String>>>()?;
     // Each event takes its length and a comma; the message adds its head and "]}".
     let sizes: Vec<usize> = events.iter().map(|e| e.len() + 1).collect();
@@ -101,7 +101,7 @@ async fn enqueue(env: &Env, rows: &[EventWrite]) -> ApiResult<()> {
 
 fn lost(row: &EventWrite, why: &str) {
     UNWRITTEN.fetch_add(1, Ordering::Relaxed);
-    let body = serde_json::to_string(&row.0).unwrap_or_default();
+    let body = serde_json::to_string(row).unwrap_or_default();
     worker::console_error!("event {} LOST ({why}); its row, for a replay: {body}", row.id());
 }
 

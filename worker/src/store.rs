@@ -4,6 +4,7 @@
 
 use llmobserve_core::batching::runs_by_size;
 use llmobserve_core::event::{Event, Outcome};
+pub use llmobserve_core::event_row::{event_row, EventWrite};
 use llmobserve_core::money::MAX_SAFE_INTEGER;
 use llmobserve_core::read_sql::{SqlValue, Statement};
 use llmobserve_core::retry::{remark_chain, ChainLink, PriorAttempt, RetryInfo};
@@ -169,133 +170,20 @@ pub(crate) const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path
     cache_write_1h_tokens, cached_audio_input_tokens, image_input_tokens, cached_image_input_tokens, \
     image_output_tokens, audio_duration_ms, characters, images, image_size, image_quality, service_tier";
 
-/// The columns an insert writes, in order (reads select `read_sql::EVENT_COLUMNS`).
-pub(crate) const EVENT_INSERT_COLUMNS: [&str; 56] = [
-    "id", "tenant_id", "customer_id", "section_path", "run_id", "attempt", "key_id", "provider", "endpoint",
-    "method", "request_model", "response_model", "is_stream", "status_code", "error", "input_tokens",
-    "cached_input_tokens", "output_tokens", "reasoning_tokens", "audio_input_tokens", "audio_output_tokens",
-    "usage_source", "pricing_status", "unpriced_reason", "cost_nanousd", "price_ref", "price_version", "started_at",
-    "latency_ms", "outcome", "ttfb_ms", "upstream_request_id", "error_type", "retry_after_ms",
-    "ratelimit_limit_requests", "ratelimit_remaining_requests", "ratelimit_limit_tokens",
-    "ratelimit_remaining_tokens", "properties", "client_event_id", "request_hash", "is_retry", "retry_of",
-    "cache_write_tokens", "cache_write_1h_tokens", "cached_audio_input_tokens", "image_input_tokens",
-    "cached_image_input_tokens", "image_output_tokens", "audio_duration_ms", "characters", "images", "image_size",
-    "image_quality", "service_tier", "declared_attempt",
-];
 
-/// One `events` row ready to insert: column name -> value (strings, whole numbers below
-/// 2^53, or null). It is what a queue message carries, so a message written by one
-/// version of the worker can be inserted by the next: unknown columns are refused, and
-/// columns it lacks take their defaults.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, Deserialize)]
-pub struct EventWrite(pub serde_json::Map<String, serde_json::Value>);
-
-impl AsRef<EventWrite> for EventWrite {
-    fn as_ref(&self) -> &EventWrite {
-        self
-    }
+/// The run, section and request body that make retry chains, when the row has them.
+fn chain_of(row: &EventWrite) -> Option<ChainKey> {
+    Some(ChainKey {
+        tenant: row.text("tenant_id")?.to_owned(),
+        run: row.text("run_id")?.to_owned(),
+        hash: row.text("request_hash")?.to_owned(),
+        section: row.text("section_path").map(str::to_owned),
+    })
 }
 
-impl EventWrite {
-    fn text(&self, col: &str) -> Option<&str> {
-        self.0.get(col).and_then(serde_json::Value::as_str)
-    }
-    fn number(&self, col: &str) -> Option<u64> {
-        self.0.get(col).and_then(serde_json::Value::as_f64).filter(|n| n.is_finite() && *n >= 0.0).map(|n| n as u64)
-    }
-    pub fn id(&self) -> &str {
-        self.text("id").unwrap_or("")
-    }
-    pub fn tenant(&self) -> &str {
-        self.text("tenant_id").unwrap_or("")
-    }
-    /// The run, section and request body that make retry chains, when the row has them.
-    fn chain(&self) -> Option<ChainKey> {
-        Some(ChainKey {
-            tenant: self.text("tenant_id")?.to_owned(),
-            run: self.text("run_id")?.to_owned(),
-            hash: self.text("request_hash")?.to_owned(),
-            section: self.text("section_path").map(str::to_owned),
-        })
-    }
-    fn position(&self) -> (u64, &str) {
-        (self.number("started_at").unwrap_or(0), self.id())
-    }
-}
-
-/// The row of an event. Its retry facts are provisional (the declared attempt only):
-/// `write_events` completes them from the stored chain.
-pub fn event_row(e: &Event) -> EventWrite {
-    use serde_json::Value as V;
-    let c = &e.call;
-    let a = &c.attribution;
-    let u = c.usage.unwrap_or_default();
-    let t = |s: &str| V::String(s.to_owned());
-    let ot = |s: Option<&str>| s.map_or(V::Null, t);
-    // D1 keeps integers exactly below 2^53. A count above that (an upstream reporting
-    // absurd usage) is stored as 2^53 - 1 rather than making the event unwritable.
-    let n = |x: u64| V::from(x.min(MAX_SAFE_INTEGER));
-    let on = |x: Option<u64>| x.map_or(V::Null, |x| V::from(x.min(MAX_SAFE_INTEGER)));
-    let declared = a.attempt.map(u64::from);
-    let values = [
-        t(&c.id),
-        t(c.tenant.as_str()),
-        ot(a.customer.as_ref().map(|x| x.as_str())),
-        ot(a.section.as_ref().map(|x| x.as_str())),
-        ot(a.run_id.as_ref().map(|x| x.as_str())),
-        on(declared),
-        ot(c.key_id.as_deref()),
-        t(&c.provider),
-        t(&c.endpoint),
-        t(&c.method),
-        ot(c.request_model.as_deref()),
-        ot(c.response_model.as_deref()),
-        n(u64::from(c.is_stream)),
-        n(u64::from(c.status_code)),
-        ot(c.error.as_deref()),
-        n(u.input_tokens),
-        n(u.cached_input_tokens),
-        n(u.output_tokens),
-        n(u.reasoning_tokens),
-        n(u.audio_input_tokens),
-        n(u.audio_output_tokens),
-        t(c.usage_source.as_str()),
-        t(e.pricing_status()),
-        ot(e.unpriced_reason.map(|r| r.as_str())),
-        on(e.cost.map(|x| x.nanos())),
-        ot(e.price_ref.as_deref()),
-        ot(e.price_version.as_deref()),
-        n(c.started_at.0.max(0) as u64),
-        n(c.latency_ms),
-        t(c.outcome.as_str()),
-        on(c.ttfb_ms),
-        ot(c.upstream.request_id.as_deref()),
-        ot(c.upstream.error_type.as_deref()),
-        on(c.upstream.retry_after_ms),
-        on(c.upstream.limit_requests),
-        on(c.upstream.remaining_requests),
-        on(c.upstream.limit_tokens),
-        on(c.upstream.remaining_tokens),
-        if a.properties.is_empty() { V::Null } else { t(&a.properties.to_json()) },
-        ot(c.client_event_id.as_deref()),
-        ot(c.request_hash.as_deref()),
-        n(u64::from(declared.is_some_and(|d| d > 1))),
-        V::Null,
-        n(u.cache_write_tokens),
-        n(u.cache_write_1h_tokens),
-        n(u.cached_audio_input_tokens),
-        n(u.image_input_tokens),
-        n(u.cached_image_input_tokens),
-        n(u.image_output_tokens),
-        n(u.audio_duration_ms),
-        n(u.characters),
-        n(u.images.map_or(0, |i| i.count)),
-        ot(u.images.map(|i| i.size.to_text()).as_deref()),
-        ot(u.images.map(|i| i.quality.as_str())),
-        t(u.service_tier.as_str()),
-        on(declared),
-    ];
-    EventWrite(EVENT_INSERT_COLUMNS.iter().map(|c| (*c).to_owned()).zip(values).collect())
+/// Where a row stands in its chain: started, then id.
+fn position(row: &EventWrite) -> (u64, &str) {
+    (row.number("started_at").unwrap_or(0), row.id())
 }
 
 /// An event value D1 keeps exactly: a string, a whole number below 2^53 (a bool as 0 or
@@ -326,7 +214,7 @@ fn json_to_js(v: &serde_json::Value) -> ApiResult<JsValue> {
 /// `INSERT OR IGNORE`: writing the same id again changes nothing.
 fn insert_statement(db: &D1Database, row: &EventWrite) -> ApiResult<D1PreparedStatement> {
     let cols = insert_columns(row)?;
-    let values = cols.iter().map(|c| json_to_js(&row.0[*c])).collect::<ApiResult<Vec<_>>>()?;
+    let values = row.columns().map(|(_, v)| json_to_js(v)).collect::<ApiResult<Vec<_>>>()?;
     let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
     let sql = format!("INSERT OR IGNORE INTO events ({}) VALUES ({})", cols.join(", "), placeholders.join(", "));
     Ok(db.prepare(sql).bind(&values)?)
@@ -353,8 +241,8 @@ fn insert_many(db: &D1Database, rows: &[&EventWrite]) -> ApiResult<Vec<D1Prepare
             if written_columns(row)? != cols {
                 break;
             }
-            row.0.values().try_for_each(check_value)?;
-            let values: Vec<&serde_json::Value> = cols.iter().filter_map(|c| row.0.get(*c)).collect();
+            let values: Vec<&serde_json::Value> = row.columns().map(|(_, v)| v).filter(|v| !v.is_null()).collect();
+            values.iter().try_for_each(|v| check_value(v))?;
             same.push(serde_json::to_string(&values).map_err(|e| ApiError::internal(e.to_string()))?);
         }
         let picks: Vec<String> = (0..cols.len()).map(|k| format!("json_extract(value, '$[{k}]')")).collect();
@@ -378,15 +266,15 @@ fn json_arrays(items: &[String]) -> Vec<String> {
 /// error.
 fn written_columns(row: &EventWrite) -> ApiResult<Vec<&'static str>> {
     let cols = insert_columns(row)?;
-    Ok(cols.into_iter().filter(|c| row.0.get(*c).is_some_and(|v| !v.is_null())).collect())
+    Ok(cols.into_iter().zip(row.columns()).filter(|(_, (_, v))| !v.is_null()).map(|(c, _)| c).collect())
 }
 
 /// The columns a row writes, in insert order; an unknown column is an error.
 fn insert_columns(row: &EventWrite) -> ApiResult<Vec<&'static str>> {
-    if let Some(unknown) = row.0.keys().find(|k| !EVENT_INSERT_COLUMNS.contains(&k.as_str())) {
+    if let Some(unknown) = row.unknown_column() {
         return Err(ApiError::internal(format!("event row has an unknown column {unknown:?}")));
     }
-    Ok(EVENT_INSERT_COLUMNS.iter().copied().filter(|c| row.0.contains_key(*c)).collect())
+    Ok(row.columns().map(|(c, _)| c).collect())
 }
 
 /// After events were written for closed days that may already be rolled up (reported
@@ -494,10 +382,10 @@ pub async fn write_events<R: AsRef<EventWrite>>(env: &Env, rows: &[R]) -> ApiRes
     let mut chains: Vec<(ChainKey, (u64, &str))> = Vec::new();
     for row in rows {
         let row = row.as_ref();
-        let Some(key) = row.chain() else { continue };
+        let Some(key) = chain_of(row) else { continue };
         match chains.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, first)) => *first = (*first).min(row.position()),
-            None => chains.push((key, row.position())),
+            Some((_, first)) => *first = (*first).min(position(row)),
+            None => chains.push((key, position(row))),
         }
     }
     let mut statements = insert_many(&db, &rows.iter().map(AsRef::as_ref).collect::<Vec<_>>())?;
@@ -580,7 +468,7 @@ pub async fn write_events<R: AsRef<EventWrite>>(env: &Env, rows: &[R]) -> ApiRes
 /// Parks an event that could not be written in `ingest_failures` (counted in `/health`,
 /// replayable from its row). `false` when it was parked before.
 pub async fn park_failed_event(env: &Env, row: &EventWrite, stage: &str, reason: &str, at: u64) -> ApiResult<bool> {
-    let body = serde_json::to_string(&row.0).map_err(|e| ApiError::internal(e.to_string()))?;
+    let body = serde_json::to_string(row).map_err(|e| ApiError::internal(e.to_string()))?;
     let res = db(env)?
         .prepare(
             "INSERT OR IGNORE INTO ingest_failures (event_id, tenant_id, stage, reason, failed_at, event_row) \
