@@ -160,10 +160,11 @@ pub fn costing_for<'b>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn call(model: Option<&str>, usage: Option<Usage>) -> CallRecord {
+    /// A chat completion call of tenant `acme-corp` on 2026-11-18 (also used by `event_row`'s tests).
+    pub(crate) fn call(model: Option<&str>, usage: Option<Usage>) -> CallRecord {
         CallRecord {
             id: "e1".into(),
             tenant: TenantId::parse("acme-corp").unwrap(),

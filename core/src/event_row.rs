@@ -235,38 +235,10 @@ mod tests {
 
     #[test]
     fn an_event_row_has_every_column_in_insert_order() {
-        use crate::attribution::Attribution;
-        use crate::event::{CallRecord, Outcome};
-        use crate::gateway::UpstreamFacts;
-        use crate::attribution::TenantId;
         use crate::pricing::PriceBook;
-        use crate::time::UnixMillis;
-        use crate::usage::{Usage, UsageSource};
-        let call = CallRecord {
-            id: "evt_1".into(),
-            tenant: TenantId::parse("acme").unwrap(),
-            attribution: Attribution::default(),
-            key_id: None,
-            provider: "openai".into(),
-            endpoint: "/v1/chat/completions".into(),
-            method: "POST".into(),
-            request_model: Some("gpt-4o-mini".into()),
-            response_model: Some("gpt-4o-mini-2024-07-18".into()),
-            is_stream: false,
-            status_code: 200,
-            error: None,
-            usage: Some(Usage { input_tokens: 10, output_tokens: 5, ..Usage::default() }),
-            usage_source: UsageSource::Reported,
-            started_at: UnixMillis(1_780_000_000_000),
-            latency_ms: 12,
-            ttfb_ms: Some(10),
-            outcome: Outcome::Completed,
-            upstream: UpstreamFacts::default(),
-            request_hash: None,
-            is_retry: false,
-            retry_of: None,
-            client_event_id: None,
-        };
+        use crate::usage::Usage;
+        let usage = Usage { input_tokens: 10, output_tokens: 5, ..Usage::default() };
+        let call = crate::event::tests::call(Some("gpt-4o-mini-2024-07-18"), Some(usage));
         let row = event_row(&crate::event::price_event_with(call, &PriceBook::registry()));
         let cols: Vec<&str> = row.columns().map(|(c, _)| c).collect();
         assert_eq!(cols, EVENT_INSERT_COLUMNS);
