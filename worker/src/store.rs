@@ -170,7 +170,6 @@ pub(crate) const EVENT_COLUMNS: &str = "id, tenant_id, customer_id, section_path
     cache_write_1h_tokens, cached_audio_input_tokens, image_input_tokens, cached_image_input_tokens, \
     image_output_tokens, audio_duration_ms, characters, images, image_size, image_quality, service_tier";
 
-
 /// The run, section and request body that make retry chains, when the row has them.
 fn chain_of(row: &EventWrite) -> Option<ChainKey> {
     Some(ChainKey {
