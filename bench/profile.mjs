@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH, MOCK_HEADERS, freePort, startMiniflare, startMock } from './lib/targets.mjs';
 import { oha } from './lib/oha.mjs';
+import { summarize } from './lib/cpuprofile.mjs';
 
 const { values: argv } = parseArgs({
   options: {
@@ -54,34 +55,6 @@ class Inspector {
   }
 }
 
-/** Self and total time per function name, from a V8 .cpuprofile. */
-function summarize(profile) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const dt = profile.timeDeltas;
-  const selfUs = new Map();
-  for (let i = 0; i < profile.samples.length; i++) selfUs.set(profile.samples[i], (selfUs.get(profile.samples[i]) ?? 0) + (dt[i + 1] ?? 0));
-  const name = (n) => n.callFrame.functionName || `(anonymous ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber})`;
-  const self = new Map();
-  const total = new Map();
-  let all = 0;
-  for (const [id, us] of selfUs) {
-    all += us;
-    const n = byId.get(id);
-    self.set(name(n), (self.get(name(n)) ?? 0) + us);
-    // Inclusive: once per distinct name on the stack.
-    const seen = new Set();
-    for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
-      const nm = name(byId.get(cur));
-      if (seen.has(nm)) continue;
-      seen.add(nm);
-      total.set(nm, (total.get(nm) ?? 0) + us);
-    }
-  }
-  return { all, self, total };
-}
-
 const mock = await startMock();
 const inspectorPort = await freePort();
 const w = await startMiniflare(argv.target, mock.url, { writeMode: argv.mode, inspectorPort });
@@ -101,13 +74,15 @@ try {
   const { profile } = await insp.call('Profiler.stop');
   insp.ws.close();
   const requests = load.ok;
-  const { all, self, total } = summarize(profile);
+  const { all, self, total, gapUs, capUs } = summarize(profile);
   const busy = all - (self.get('(idle)') ?? 0);
   mkdirSync(join(BENCH, 'results'), { recursive: true });
   const file = join(BENCH, 'results', `profile-${argv.target === 'llmobserve' ? argv.mode : argv.target}${argv.stream ? '-stream' : ''}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
   writeFileSync(file, JSON.stringify(profile));
   console.log(`${requests} calls (${argv.stream ? 'streamed' : 'non-streamed'}, c=${argv.c}, ${argv.mode} write mode), statuses ${JSON.stringify(load.statuses)}`);
   console.log(`JS thread busy ${(busy / 1000).toFixed(0)} ms = ${(busy / 1000 / requests).toFixed(3)} ms per call ((program), native work outside JS and wasm: ${((self.get('(program)') ?? 0) / 1000 / requests).toFixed(3)} ms per call)`);
+  console.log(`not attributed: ${(gapUs / 1000 / requests).toFixed(3)} ms per call of gaps between samples beyond ${(capUs / 1000).toFixed(2)} ms (twice the median interval): `
+    + 'the thread outside V8, idle or in workerd\'s own work (bench/lib/cpuprofile.mjs)');
   const top = Number(argv.top);
   const rows = (m) => [...m].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)
     .map(([k, us]) => `${(us / 1000 / requests).toFixed(4).padStart(8)} ms/call  ${((100 * us) / busy).toFixed(1).padStart(5)}%  ${k.slice(0, 140)}`);
