@@ -2,7 +2,7 @@
 """Checks the D1 schema: schema.sql equals the result of applying migrations/ in order,
 every index on a tenant's data starts with tenant_id (every query filters by it first), and
 no nullable column of events has a default (the worker's batched insert leaves a null
-value's column out, so that column must then be NULL: worker/src/store.rs, insert_many).
+value's column out, so that column must then be NULL: core/src/event_row.rs, insert_many).
 Prints what differs and exits 1 on any failure."""
 import pathlib, re, sqlite3, sys
 

@@ -26,6 +26,13 @@ pub fn runs_by_size(sizes: &[usize], max_bytes: usize, max_items: usize) -> Vec<
     runs
 }
 
+/// Items that are each JSON text, as JSON arrays of at most `max_bytes` each, in order:
+/// the one parameter of a `json_each` statement each.
+pub fn json_arrays(items: &[String], max_bytes: usize) -> Vec<String> {
+    let sizes: Vec<usize> = items.iter().map(|i| i.len() + 1).collect();
+    runs_by_size(&sizes, max_bytes, usize::MAX).into_iter().map(|run| format!("[{}]", items[run].join(","))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,6 +43,15 @@ mod tests {
         assert_eq!(runs_by_size(&[4, 4, 4], 10, 5), vec![0..2, 2..3]);
         assert_eq!(runs_by_size(&[1, 1, 1, 1, 1], 100, 2), vec![0..2, 2..4, 4..5]);
         assert_eq!(runs_by_size(&[3, 7, 1], 10, 5), vec![0..2, 2..3], "exactly the limit fits");
+    }
+
+    #[test]
+    fn json_arrays_keep_every_item_in_order_within_the_limit() {
+        let items: Vec<String> = ["1", "[2,3]", "\"four\""].iter().map(|s| s.to_string()).collect();
+        assert_eq!(json_arrays(&items, 100), vec![r#"[1,[2,3],"four"]"#]);
+        // Each item counts its length and a comma: 2 + 6 fit in 8, the third does not.
+        assert_eq!(json_arrays(&items, 8), vec!["[1,[2,3]]", r#"["four"]"#]);
+        assert_eq!(json_arrays(&[], 8), Vec::<String>::new());
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! `events` filters by `tenant_id` first (every index starts with it); integers stay
 //! below 2^53 so they survive JavaScript numbers; event inserts are idempotent by id.
 
-use llmobserve_core::batching::runs_by_size;
+use llmobserve_core::batching::json_arrays;
 use llmobserve_core::event::{Event, Outcome};
+use llmobserve_core::event_row::{self, insert_one};
 pub use llmobserve_core::event_row::{event_row, EventWrite};
-use llmobserve_core::money::MAX_SAFE_INTEGER;
 use llmobserve_core::read_sql::{SqlValue, Statement};
 use llmobserve_core::retry::{remark_chain, ChainLink, PriorAttempt, RetryInfo};
 use llmobserve_core::time::UnixMillis;
@@ -185,95 +185,33 @@ fn position(row: &EventWrite) -> (u64, &str) {
     (row.number("started_at").unwrap_or(0), row.id())
 }
 
-/// An event value D1 keeps exactly: a string, a whole number below 2^53 (a bool as 0 or
-/// 1), or null.
-fn check_value(v: &serde_json::Value) -> ApiResult<()> {
+/// A value of an event row, as D1 binds it (checked by core's `check_value` first).
+fn json_to_js(v: &serde_json::Value) -> JsValue {
     use serde_json::Value as V;
     match v {
-        V::Null | V::String(_) | V::Bool(_) => Ok(()),
-        V::Number(n) => match n.as_f64() {
-            Some(f) if f.is_finite() && f.abs() <= MAX_SAFE_INTEGER as f64 => Ok(()),
-            _ => Err(ApiError::internal(format!("event value {n} is not a safe integer"))),
-        },
-        V::Array(_) | V::Object(_) => Err(ApiError::internal("event values are strings, numbers or null")),
-    }
-}
-
-fn json_to_js(v: &serde_json::Value) -> ApiResult<JsValue> {
-    use serde_json::Value as V;
-    check_value(v)?;
-    Ok(match v {
         V::String(s) => text(s),
         V::Bool(b) => int(u64::from(*b)),
         V::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(0.0)),
         _ => JsValue::NULL,
-    })
+    }
 }
 
-/// `INSERT OR IGNORE`: writing the same id again changes nothing.
+/// `INSERT OR IGNORE` of one row (core's `insert_one`).
 fn insert_statement(db: &D1Database, row: &EventWrite) -> ApiResult<D1PreparedStatement> {
-    let cols = insert_columns(row)?;
-    let values = row.columns().map(|(_, v)| json_to_js(v)).collect::<ApiResult<Vec<_>>>()?;
-    let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!("INSERT OR IGNORE INTO events ({}) VALUES ({})", cols.join(", "), placeholders.join(", "));
-    Ok(db.prepare(sql).bind(&values)?)
+    let (sql, values) = insert_one(row).map_err(ApiError::internal)?;
+    Ok(db.prepare(sql).bind(&values.into_iter().map(json_to_js).collect::<Vec<_>>())?)
 }
 
-/// The JSON of a batch's rows, as many as fit in one bound parameter.
-const INSERT_MANY_MAX_BYTES: usize = 500_000;
+/// The most JSON bound as one parameter: a batch's rows, or its retry updates.
+const JSON_PARAM_MAX_BYTES: usize = 500_000;
 
-/// `INSERT OR IGNORE` of many rows with one statement per group of rows that have the same
-/// columns (normally one group): the rows go as one JSON array in one parameter and SQLite
-/// unpacks them (`json_each`). One statement with one parameter costs D1 far less than a
-/// statement with 56 parameters per row. Values are checked as for one row. Each row goes
-/// as an array of its non-null values, picked by position, at about half the cost of
-/// looking up 56 keys in an object per row. A column left out takes its default: NULL for
-/// every nullable column (`scripts/check-schema.py` fails a nullable column with another
-/// default); `event_row` never writes null to a NOT NULL one.
+/// `INSERT OR IGNORE` of many rows, one parameter per statement (core's `insert_many`).
 fn insert_many(db: &D1Database, rows: &[&EventWrite]) -> ApiResult<Vec<D1PreparedStatement>> {
-    let mut statements = Vec::new();
-    let mut start = 0;
-    while start < rows.len() {
-        let cols = written_columns(rows[start])?;
-        let mut same = Vec::new();
-        for row in &rows[start..] {
-            if written_columns(row)? != cols {
-                break;
-            }
-            let values: Vec<&serde_json::Value> = row.columns().map(|(_, v)| v).filter(|v| !v.is_null()).collect();
-            values.iter().try_for_each(|v| check_value(v))?;
-            same.push(serde_json::to_string(&values).map_err(|e| ApiError::internal(e.to_string()))?);
-        }
-        let picks: Vec<String> = (0..cols.len()).map(|k| format!("json_extract(value, '$[{k}]')")).collect();
-        let sql = format!("INSERT OR IGNORE INTO events ({}) SELECT {} FROM json_each(?1)", cols.join(", "), picks.join(", "));
-        for array in json_arrays(&same) {
-            statements.push(db.prepare(&sql).bind(&[text(&array)])?);
-        }
-        start += same.len();
-    }
-    Ok(statements)
-}
-
-/// Items (each JSON text) as JSON arrays of at most [`INSERT_MANY_MAX_BYTES`], in order:
-/// the one parameter of a `json_each` statement each.
-fn json_arrays(items: &[String]) -> Vec<String> {
-    let sizes: Vec<usize> = items.iter().map(|i| i.len() + 1).collect();
-    runs_by_size(&sizes, INSERT_MANY_MAX_BYTES, usize::MAX).into_iter().map(|run| format!("[{}]", items[run].join(","))).collect()
-}
-
-/// The columns of a row with a value (not null), in insert order; an unknown column is an
-/// error.
-fn written_columns(row: &EventWrite) -> ApiResult<Vec<&'static str>> {
-    let cols = insert_columns(row)?;
-    Ok(cols.into_iter().zip(row.columns()).filter(|(_, (_, v))| !v.is_null()).map(|(c, _)| c).collect())
-}
-
-/// The columns a row writes, in insert order; an unknown column is an error.
-fn insert_columns(row: &EventWrite) -> ApiResult<Vec<&'static str>> {
-    if let Some(unknown) = row.unknown_column() {
-        return Err(ApiError::internal(format!("event row has an unknown column {unknown:?}")));
-    }
-    Ok(row.columns().map(|(c, _)| c).collect())
+    event_row::insert_many(rows, JSON_PARAM_MAX_BYTES)
+        .map_err(ApiError::internal)?
+        .iter()
+        .map(|s| Ok(db.prepare(&s.sql).bind(&[text(&s.rows)])?))
+        .collect()
 }
 
 /// After events were written for closed days that may already be rolled up (reported
@@ -453,7 +391,7 @@ pub async fn write_events<R: AsRef<EventWrite>>(env: &Env, rows: &[R]) -> ApiRes
                    is_retry = json_extract(u.value, '$.is_retry'), retry_of = json_extract(u.value, '$.retry_of') \
                    FROM json_each(?1) AS u \
                    WHERE events.tenant_id = json_extract(u.value, '$.tenant') AND events.id = json_extract(u.value, '$.id')";
-        let statements = json_arrays(&updates)
+        let statements = json_arrays(&updates, JSON_PARAM_MAX_BYTES)
             .iter()
             .map(|array| db.prepare(sql).bind(&[text(array)]))
             .collect::<worker::Result<Vec<_>>>()?;
