@@ -92,17 +92,19 @@ async function settledCpu(pid) {
 // ---------------------------------------------------------------------------------------
 // Targets
 
+// Targets that forward to the mock take its key as it is.
+const UPSTREAM_AUTH = { authorization: 'Bearer sk-bench-upstream' };
+/** A floor Worker of `lib/miniflare-host.mjs`'s kind, pointed at the mock. */
+const floorWorker = (kind) => async (mock) => ({ ...(await startMiniflare(kind, mock.url)), headers: UPSTREAM_AUTH });
+
 const TARGETS = [
   {
     id: 'direct', label: 'direct to the mock (baseline)',
-    start: async (mock) => ({ url: mock.url, pid: mock.pid, headers: { authorization: 'Bearer sk-bench-upstream' } }),
+    start: async (mock) => ({ url: mock.url, pid: mock.pid, headers: UPSTREAM_AUTH }),
   },
   {
     id: 'js', label: 'JS passthrough Worker (Miniflare, workerd)', floor: true,
-    start: async (mock) => {
-      const w = await startMiniflare('passthrough', mock.url);
-      return { ...w, headers: { authorization: 'Bearer sk-bench-upstream' } };
-    },
+    start: floorWorker('passthrough'),
   },
   {
     // Events go to the queue; its consumer writes them to D1 in batches (EVENT_WRITE_MODE
@@ -119,22 +121,22 @@ const TARGETS = [
     // The JS passthrough plus the D1 statements llmobserve runs per call, on the same
     // runtime: how much of llmobserve's cost is the local D1's rather than its own.
     id: 'js-d1', label: 'JS passthrough + llmobserve\'s D1 statements (Miniflare, local D1)',
-    start: async (mock) => ({ ...(await startMiniflare('passthrough-d1', mock.url)), headers: { authorization: 'Bearer sk-bench-upstream' } }),
+    start: floorWorker('passthrough-d1'),
   },
   {
     // The JS passthrough plus reading what a pricing gateway must read: both JSON bodies
     // whole, an event stream chunk by chunk through the worker.
     id: 'js-read', label: 'JS passthrough that reads what it prices (Miniflare, workerd)',
-    start: async (mock) => ({ ...(await startMiniflare('passthrough-read', mock.url)), headers: { authorization: 'Bearer sk-bench-upstream' } }),
+    start: floorWorker('passthrough-read'),
   },
   {
     // The Rust/wasm floor: workers-rs, forwarding the runtime's own request and response.
     id: 'wasm', label: 'Rust/wasm passthrough Worker (workers-rs, Miniflare, workerd)',
-    start: async (mock) => ({ ...(await startMiniflare('wasm-passthrough', mock.url)), headers: { authorization: 'Bearer sk-bench-upstream' } }),
+    start: floorWorker('wasm-passthrough'),
   },
   {
     id: 'js-workerd', label: 'JS passthrough Worker (bare workerd serve)',
-    start: async (mock) => ({ ...(await startWorkerd(mock.url)), headers: { authorization: 'Bearer sk-bench-upstream' } }),
+    start: async (mock) => ({ ...(await startWorkerd(mock.url)), headers: UPSTREAM_AUTH }),
   },
   { id: 'portkey', label: 'Portkey gateway (node)', start: (mock) => startPortkey(mock.url) },
   { id: 'litellm', label: 'LiteLLM proxy', start: (mock) => startLiteLLM(mock.url) },
@@ -271,7 +273,7 @@ async function internals(llmo, js, jsRead, mock, seconds) {
   // header that fails validation, so a 400 after the key lookup and nothing upstream;
   // the full call; the JS passthrough and direct, for scale.
   const probes = {
-    direct: { t: null, url: mock.url + CHAT, headers: { ...base, authorization: 'Bearer sk-bench-upstream' } },
+    direct: { t: null, url: mock.url + CHAT, headers: { ...base, ...UPSTREAM_AUTH } },
     noKey: { t: llmo, url, headers: { ...base, ...attribution } },
     authThenReject: { t: llmo, url, headers: { ...base, ...llmo.headers, 'x-llmobserve-tenant': 'not a tenant!' } },
     full: { t: llmo, url, headers: { ...base, ...llmo.headers } },

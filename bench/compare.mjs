@@ -3,7 +3,7 @@
 //
 //   node bench/compare.mjs bench/results/<run>-full.json bench/results/<run>-full.json ...
 import { readFileSync } from 'node:fs';
-import { cpuBound } from './lib/report.mjs';
+import { cpuBound, ratio } from './lib/report.mjs';
 
 const runs = process.argv.slice(2).map((path) => JSON.parse(readFileSync(path, 'utf8')));
 if (!runs.length) {
@@ -11,7 +11,6 @@ if (!runs.length) {
   process.exit(2);
 }
 
-const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '–');
 const pair = (x, y) => `${x} / ${y}`;
 const rows = [];
 // The issue's targets as the run computed them (the wall time and the chunk lag are not ratios).

@@ -126,7 +126,6 @@ function internalLines(result) {
   return out;
 }
 
-/** A few sentences computed from the figures: what the table says about llmobserve. */
 /** Added p50 at c=32 per ms of CPU per request, for the Workers on Miniflare: about equal
  * when each is bound by its CPU (one workerd thread serving every client). */
 export function cpuBound(rows) {
@@ -134,6 +133,10 @@ export function cpuBound(rows) {
   return names.filter(([id]) => rows[id]?.cpuMsPerReq > 0).map(([id, name]) => [name, rows[id].added.c32.p50 / rows[id].cpuMsPerReq]);
 }
 
+/** `a / b` as `1.23x`, or – when there is no ratio. */
+export const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${f(a / b)}x` : '–');
+
+/** A few sentences computed from the figures: what the table says about llmobserve. */
 function summary(result) {
   const r = result.rows ?? {}; const L = r.llmobserve; const J = r.js; const i = result.internal;
   if (!L || !J) return [];
@@ -141,11 +144,10 @@ function summary(result) {
   out.push(`- llmobserve adds ${f(L.added.c1.p50)} ms at p50 with one client and ${f(L.added.c32.p50, 0)} ms with 32; the JS passthrough on the same runtime adds ${f(J.added.c1.p50)} and ${f(J.added.c32.p50, 1)} ms. `
     + `It serves ${f(L.rps32, 0)} requests/s at c=32 against the floor's ${f(J.rps32, 0)}, at ${f(L.cpuMsPerReq)} ms of CPU per request against ${f(J.cpuMsPerReq)}.`);
   const W = r.wasm; const R = r['js-read'];
-  const x = (a, b) => (b > 0 ? `${f(a / b)}x` : '–');
   if (W || R) {
     const floors = [];
-    if (W) floors.push(`a Rust/wasm Worker that only forwards (\`bench/workers/wasm-passthrough\`: workers-rs, the runtime's own request and response) adds ${f(W.added.c1.p50)} ms (c=1) and ${f(W.added.c32.p50, 1)} ms (c=32), ${x(W.added.c1.p50, J.added.c1.p50)} and ${x(W.added.c32.p50, J.added.c32.p50)} the JS passthrough, at ${f(W.cpuMsPerReq)} ms of CPU per request`);
-    if (R) floors.push(`a JS Worker that reads what a pricing gateway must (\`bench/workers/passthrough-read.mjs\`: both JSON bodies whole, a stream chunk by chunk) adds ${f(R.added.c1.p50)} ms and ${f(R.added.c32.p50, 1)} ms, at ${f(R.cpuMsPerReq)} ms of CPU; against it llmobserve's added p50 is ${x(L.added.c1.p50, R.added.c1.p50)} (c=1) and ${x(L.added.c32.p50, R.added.c32.p50)} (c=32)`);
+    if (W) floors.push(`a Rust/wasm Worker that only forwards (\`bench/workers/wasm-passthrough\`: workers-rs, the runtime's own request and response) adds ${f(W.added.c1.p50)} ms (c=1) and ${f(W.added.c32.p50, 1)} ms (c=32), ${ratio(W.added.c1.p50, J.added.c1.p50)} and ${ratio(W.added.c32.p50, J.added.c32.p50)} the JS passthrough, at ${f(W.cpuMsPerReq)} ms of CPU per request`);
+    if (R) floors.push(`a JS Worker that reads what a pricing gateway must (\`bench/workers/passthrough-read.mjs\`: both JSON bodies whole, a stream chunk by chunk) adds ${f(R.added.c1.p50)} ms and ${f(R.added.c32.p50, 1)} ms, at ${f(R.cpuMsPerReq)} ms of CPU; against it llmobserve's added p50 is ${ratio(L.added.c1.p50, R.added.c1.p50)} (c=1) and ${ratio(L.added.c32.p50, R.added.c32.p50)} (c=32)`);
     out.push(`- Two more floors on the same runtime: ${floors.join('; ')}.`);
   }
   const D1 = r['js-d1'];
@@ -163,7 +165,7 @@ function summary(result) {
   if (bound.length > 1) {
     out.push(`- At c=32 the Workers here are bound by CPU: added p50 per ms of CPU per request is ${bound.map(([name, k]) => `${f(k, 1)} (${name})`).join(', ')}, `
       + 'one workerd thread taking 32 clients in turn. So at c=32 the added-p50 ratio follows the CPU ratio: '
-      + `llmobserve / JS passthrough is ${x(L.added.c32.p50, J.added.c32.p50)} in added p50 and ${x(L.cpuMsPerReq, J.cpuMsPerReq)} in CPU.`);
+      + `llmobserve / JS passthrough is ${ratio(L.added.c32.p50, J.added.c32.p50)} in added p50 and ${ratio(L.cpuMsPerReq, J.cpuMsPerReq)} in CPU.`);
   }
   const peers = [['portkey', 'Portkey'], ['litellm', 'LiteLLM']].filter(([id]) => r[id]).map(([id, name]) => `${name} adds ${f(r[id].added.c1.p50)} ms (c=1) and ${f(r[id].added.c32.p50, 0)} ms (c=32)`);
   if (peers.length) out.push(`- At p50, ${peers.join('; ')}.`);

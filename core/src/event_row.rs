@@ -4,7 +4,8 @@
 //! name to value, so that a message written by one version of the worker can be read by the
 //! next: columns it lacks take their defaults, and unknown columns are kept, for the write
 //! to refuse and a replay to see. In memory it is a vector by column, not a map: no key is
-//! allocated, hashed or sorted per event.
+//! allocated, hashed or sorted per event. The inserts that write rows are built here too
+//! (`insert_many`, `insert_one`); the worker only binds them.
 
 use std::fmt;
 

@@ -4,6 +4,7 @@
 //! Rust/wasm Worker on this stack pays before doing work of its own: the workers-rs
 //! entry, wasm-bindgen's futures and the crossings between wasm and JavaScript.
 
+use llmobserve_core::gateway::path_and_query;
 use wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{event, Context, Env, Request};
@@ -12,10 +13,9 @@ use worker::{event, Context, Env, Request};
 pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<web_sys::Response> {
     let upstream = env.var("UPSTREAM")?.to_string();
     let url = req.inner().url();
-    // The path and query: what follows "scheme://host".
-    let path_and_query = url.splitn(4, '/').nth(3).unwrap_or("");
+    let (_, path_and_query) = path_and_query(&url);
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     // `fetch(url, request)`, as the JS passthrough does: the request is the init.
-    let sent = global.fetch_with_str_and_init(&format!("{upstream}/{path_and_query}"), req.inner().unchecked_ref());
+    let sent = global.fetch_with_str_and_init(&format!("{upstream}{path_and_query}"), req.inner().unchecked_ref());
     Ok(JsFuture::from(sent).await?.unchecked_into())
 }
