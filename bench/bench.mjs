@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { gzipSync } from 'node:zlib';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { cpuMs, loadavg, machine, peakRssMiB, systemCpu } from './lib/proc.mjs';
 import { oha, ohaVersion } from './lib/oha.mjs';
 import { streamRun } from './lib/stream-client.mjs';
@@ -40,6 +40,9 @@ const { values: argv } = parseArgs({
     out: { type: 'string' },
     seed: { type: 'string' },
     only: { type: 'string' }, // comma-separated target ids, for a quick look at a few
+    // A copy of an earlier worker/build: run as one more target in the same rounds, so that
+    // a change is measured before and after, interleaved (with --ab: `bench/README.md`).
+    baseline: { type: 'string' },
   },
 });
 
@@ -59,6 +62,7 @@ const profileName = argv.profile;
 const P = PROFILES[profileName];
 if (!P) throw new Error(`unknown profile ${profileName}: full, quick, ab or smoke`);
 if (argv.only) P.only = ['direct', 'llmobserve', ...argv.only.split(',')];
+if (argv.baseline && P.only) P.only.push('llmobserve-baseline');
 const seed = argv.seed ? Number(argv.seed) : (Date.now() & 0x7fffffff);
 const rng = seeded(seed);
 const CHUNK_DELAY_MS = Number(MOCK_HEADERS['x-mock-chunk-delay-ms']);
@@ -138,12 +142,16 @@ const TARGETS = [
     id: 'js-workerd', label: 'JS passthrough Worker (bare workerd serve)',
     start: async (mock) => ({ ...(await startWorkerd(mock.url)), headers: UPSTREAM_AUTH }),
   },
+  ...(argv.baseline ? [{
+    id: 'llmobserve-baseline', label: `llmobserve, baseline build (${argv.baseline})`,
+    start: (mock) => startLlmobserve(mock, 'queue', join(resolve(argv.baseline), 'index.js')),
+  }] : []),
   { id: 'portkey', label: 'Portkey gateway (node)', start: (mock) => startPortkey(mock.url) },
   { id: 'litellm', label: 'LiteLLM proxy', start: (mock) => startLiteLLM(mock.url) },
 ];
 
-async function startLlmobserve(mock, writeMode) {
-  const w = await startMiniflare('llmobserve', mock.url, { writeMode });
+async function startLlmobserve(mock, writeMode, scriptPath) {
+  const w = await startMiniflare('llmobserve', mock.url, { writeMode, ...(scriptPath ? { scriptPath } : {}) });
   return {
     ...w,
     headers: {

@@ -4,7 +4,8 @@
 //
 //   node miniflare-host.mjs '<json spec>'
 //   spec: { kind: "passthrough" | "passthrough-read" | "passthrough-d1" | "wasm-passthrough" | "llmobserve",
-//           upstream: "http://127.0.0.1:N", port?: number }
+//           upstream: "http://127.0.0.1:N", port?: number,
+//           scriptPath?: another worker build's index.js, for llmobserve (bench.mjs --baseline) }
 //   BENCH_D1_PERSIST=memory keeps D1 in memory instead of on disk.
 //
 // The worker listens on its own socket (Miniflare's `unsafeDirectSockets`), not behind
@@ -80,7 +81,7 @@ const localD1 = {
 const toUpstream = { bindings: { UPSTREAM: spec.upstream } };
 const WORKERS = {
   llmobserve: {
-    scriptPath: join(ROOT, 'worker/build/index.js'),
+    scriptPath: spec.scriptPath ?? join(ROOT, 'worker/build/index.js'),
     modulesRules: WASM_WORKER_MODULES,
     compatibilityFlags: COMPAT_FLAGS,
     ...localD1,
